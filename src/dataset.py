@@ -1,0 +1,133 @@
+"""Data pipelines: CIFAR-10 binary files and ImageNet-style class folders.
+
+The augmentations are the official ones. Unlike the official pipeline, evaluation keeps
+every image (no ``drop_remainder``, no shuffle), the image size is a parameter, worker
+counts are clamped to the machine, and a wrong path or a damaged file is reported with
+its name before MindSpore starts reading.
+"""
+import os
+
+import mindspore as ms
+import mindspore.dataset as ds
+import mindspore.dataset.transforms as C2
+import mindspore.dataset.vision as C
+
+from src.model_utils.errors import UserInputError
+
+CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32
+CIFAR_RECORDS_PER_FILE = 10000
+CIFAR_MEAN = [0.4914, 0.4822, 0.4465]
+CIFAR_STD = [0.2023, 0.1994, 0.2010]
+IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
+IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff")
+
+
+class DatasetError(UserInputError):
+    """A dataset folder or file that cannot be used; the message names it."""
+
+
+def clamp_workers(requested):
+    """MindSpore rejects more workers than CPUs instead of clamping."""
+    return max(1, min(int(requested), os.cpu_count() or 1))
+
+
+def _rank_info(device_num):
+    """(num_shards, shard_id) of this process in a data-parallel job; (None, None) otherwise."""
+    from mindspore.communication.management import GlobalComm, get_group_size, get_rank
+    if device_num <= 1 or not GlobalComm.INITED or get_group_size() <= 1:
+        return None, None
+    return get_group_size(), get_rank()
+
+
+def cifar10_files(dataset_path):
+    """The CIFAR-10 .bin files Cifar10Dataset will read, after checking each one's size."""
+    if not os.path.isdir(dataset_path):
+        raise DatasetError(f"CIFAR-10 dataset folder not found: {dataset_path}")
+    files = sorted(f for f in os.listdir(dataset_path)
+                   if f.endswith(".bin") and (f.startswith("data_batch_") or f == "test_batch.bin"))
+    if not files:
+        raise DatasetError(f"no CIFAR-10 binary files (data_batch_*.bin, test_batch.bin) in {dataset_path}; "
+                           "pass the folder that holds them, e.g. cifar-10-batches-bin/")
+    expected = CIFAR_RECORD_BYTES * CIFAR_RECORDS_PER_FILE
+    for name in files:
+        size = os.path.getsize(os.path.join(dataset_path, name))
+        if size != expected:
+            raise DatasetError(
+                f"{os.path.join(dataset_path, name)}: {size} bytes ({size / CIFAR_RECORD_BYTES:.1f} records of "
+                f"{CIFAR_RECORD_BYTES} bytes); a CIFAR-10 binary file holds exactly {CIFAR_RECORDS_PER_FILE} records "
+                f"({expected} bytes). The file is truncated or not in the CIFAR-10 binary format.")
+    return files
+
+
+def imagenet_folder(dataset_path):
+    """Check an ImageNet-style folder (one sub-folder of images per class); return its class names."""
+    if not os.path.isdir(dataset_path):
+        raise DatasetError(f"image folder not found: {dataset_path} (expected ImageNet layout "
+                           "<root>/train/<class>/*.JPEG and <root>/validation_preprocess/<class>/*.JPEG)")
+    classes = sorted(d for d in os.listdir(dataset_path) if os.path.isdir(os.path.join(dataset_path, d)))
+    if not classes:
+        raise DatasetError(f"no class folders in {dataset_path}: put each class's images in a sub-folder")
+    for name in classes:
+        folder = os.path.join(dataset_path, name)
+        if any(f.lower().endswith(IMAGE_EXTENSIONS) for f in os.listdir(folder)):
+            return classes
+    raise DatasetError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in the class folders of {dataset_path}")
+
+
+def _finish(data_set, do_train, batch_size, workers):
+    data_set = data_set.map(operations=C2.TypeCast(ms.int32), input_columns="label", num_parallel_workers=workers)
+    return data_set.batch(batch_size, drop_remainder=do_train)
+
+
+def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
+                    num_parallel_workers=8, num_samples=None):
+    """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224)."""
+    cifar10_files(dataset_path)
+    workers = clamp_workers(num_parallel_workers)
+    num_shards, shard_id = _rank_info(device_num)
+    data_set = ds.Cifar10Dataset(dataset_path, usage="all", num_samples=num_samples or None,
+                                 num_parallel_workers=workers, shuffle=do_train,
+                                 num_shards=num_shards, shard_id=shard_id)
+    trans = []
+    if do_train:
+        trans += [C.RandomCrop((32, 32), (4, 4, 4, 4)), C.RandomHorizontalFlip(prob=0.5)]
+    if image_size != 32:
+        trans.append(C.Resize((image_size, image_size)))
+    trans += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(CIFAR_MEAN, CIFAR_STD), C.HWC2CHW()]
+    data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
+    return _finish(data_set, do_train, batch_size, workers)
+
+
+def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
+                    num_parallel_workers=8, num_samples=None):
+    """ImageNet class-folder pipeline (decode, random-resized crop / resize + center crop, normalise)."""
+    imagenet_folder(dataset_path)
+    workers = clamp_workers(num_parallel_workers)
+    num_shards, shard_id = _rank_info(device_num)
+    data_set = ds.ImageFolderDataset(dataset_path, num_samples=num_samples or None,
+                                     num_parallel_workers=workers, shuffle=do_train,
+                                     num_shards=num_shards, shard_id=shard_id)
+    if do_train:
+        trans = [C.RandomCropDecodeResize(image_size, scale=(0.08, 1.0), ratio=(0.75, 1.333)),
+                 C.RandomHorizontalFlip(prob=0.5)]
+    else:
+        trans = [C.Decode(), C.Resize(int(image_size * 256 / 224)), C.CenterCrop(image_size)]
+    trans += [C.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD), C.HWC2CHW()]
+    data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
+    return _finish(data_set, do_train, batch_size, workers)
+
+
+def dataset_folder(config, do_train):
+    """The folder a run reads: ImageNet roots get the official train/ or validation_preprocess/ suffix."""
+    if config.dataset == "imagenet2012":
+        return os.path.join(config.dataset_path, "train" if do_train else "validation_preprocess")
+    return config.dataset_path
+
+
+def create_dataset_from_config(config, do_train):
+    """The pipeline the config asks for (dataset, path, batch, image size, workers, sample cap)."""
+    create = create_dataset2 if config.dataset == "imagenet2012" else create_dataset1
+    return create(dataset_folder(config, do_train), do_train, device_num=config.device_num,
+                  batch_size=config.batch_size, image_size=config.image_size,
+                  num_parallel_workers=config.num_parallel_workers, num_samples=config.num_samples)

@@ -1,0 +1,26 @@
+"""Evaluation of a checkpoint on the whole evaluation set."""
+import logging
+
+from mindspore.train import Model
+
+from src.checkpoint import load_for_inference
+from src.CrossEntropySmooth import create_loss
+from src.dataset import create_dataset_from_config, dataset_folder
+from src.mobilenet_v1 import create_network
+from src.model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+
+
+def evaluate(config):
+    """Top-5 and top-1 accuracy of ``config.checkpoint_path``, in the official output order."""
+    dataset = create_dataset_from_config(config, do_train=False)
+    if dataset.get_dataset_size() == 0:
+        raise UserInputError(f"no images to evaluate in {dataset_folder(config, do_train=False)}")
+    net = create_network(config)
+    load_for_inference(net, config.checkpoint_path)
+    net.set_train(False)
+    model = Model(net, loss_fn=create_loss(config), metrics={"top_1_accuracy", "top_5_accuracy"})
+    logger.info("evaluating %s on %s", config.checkpoint_path, dataset_folder(config, do_train=False))
+    res = model.eval(dataset, dataset_sink_mode=False)
+    return {"top_5_accuracy": float(res["top_5_accuracy"]), "top_1_accuracy": float(res["top_1_accuracy"])}

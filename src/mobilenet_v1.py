@@ -1,0 +1,71 @@
+"""MobileNetV1 (Howard et al. 2017) with the model zoo's layer layout and parameter names.
+
+27 conv -> BN -> ReLU6 blocks with TF-style 'same' padding and no conv bias, global average
+pooling, one Dense layer. Parameter names (``network.{i}.0.weight``, ``network.{i}.1.gamma``,
+``fc.weight`` ...) equal the official repository's, so its checkpoints load unchanged.
+``width_multiplier`` is the paper's alpha; any input resolution works.
+"""
+from mindspore import nn, ops
+from mindspore.common.initializer import TruncatedNormal, XavierUniform
+
+# (output channels, stride) of each depthwise-separable pair after the stem, as in Table 1 of the paper.
+SEPARABLE_LAYERS = (
+    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+)
+STEM_CHANNELS = 32
+
+
+def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activation="relu6"):
+    """Conv2d (no bias, 'same' padding; depthwise when asked) -> BatchNorm2d -> activation."""
+    conv = nn.Conv2d(in_channel, out_channel, kernel_size, stride, pad_mode="same",
+                     group=in_channel if depthwise else 1, weight_init=XavierUniform())
+    return nn.SequentialCell([conv, nn.BatchNorm2d(out_channel), nn.get_activation(activation)])
+
+
+def scaled_channels(channels, width_multiplier):
+    """Channels of a layer under width multiplier alpha (at least 1)."""
+    return max(1, int(channels * width_multiplier))
+
+
+class MobileNetV1(nn.Cell):
+    """MobileNetV1 classifier, or a backbone returning all 27 block outputs when ``features_only``."""
+
+    def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0):
+        super().__init__()
+        self.features_only = features_only
+        channels = scaled_channels(STEM_CHANNELS, width_multiplier)
+        cnn = [conv_bn_relu(3, channels, 3, 2, False)]
+        for out_channels, stride in SEPARABLE_LAYERS:
+            out_channels = scaled_channels(out_channels, width_multiplier)
+            cnn.append(conv_bn_relu(channels, channels, 3, stride, True))
+            cnn.append(conv_bn_relu(channels, out_channels, 1, 1, False))
+            channels = out_channels
+        self.out_channels = channels
+        if features_only:
+            self.network = nn.CellList(cnn)
+        else:
+            self.network = nn.SequentialCell(cnn)
+            self.fc = nn.Dense(channels, class_num, weight_init=TruncatedNormal())
+        self.reduce_mean = ops.ReduceMean()
+
+    def construct(self, x):
+        if self.features_only:
+            outputs = ()
+            for block in self.network:
+                x = block(x)
+                outputs = outputs + (x,)
+            return outputs
+        x = self.network(x)
+        x = self.reduce_mean(x, (2, 3))
+        return self.fc(x)
+
+
+def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0):
+    """Factory with the official name."""
+    return MobileNetV1(class_num=class_num, features_only=features_only, width_multiplier=width_multiplier)
+
+
+def create_network(config):
+    """The network a config describes (class count, width multiplier)."""
+    return mobilenet_v1(class_num=config.class_num, width_multiplier=config.width_multiplier)

@@ -1,0 +1,189 @@
+"""One configuration for train.py, eval.py and export.py.
+
+A config is a YAML file of three documents: values, help strings, choices. Every key
+is also a ``--key`` command-line flag typed like the key's default value. Without
+``--config_path`` the YAML is chosen from ``--dataset`` (and ``--device_target`` for
+GPU ImageNet), so ``python train.py --dataset imagenet2012`` gets ImageNet settings.
+A user YAML is checked against the default YAML of its dataset: unknown keys and
+wrongly typed values are errors, keys it lacks take the default values.
+"""
+import argparse
+import os
+import sys
+from pprint import pformat
+
+import yaml
+
+from src.model_utils.errors import UserInputError
+
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# (dataset, device_target) -> default YAML; device None matches any device.
+DEFAULT_CONFIGS = {
+    ("cifar10", None): "default_config.yaml",
+    ("imagenet2012", None): "default_config_imagenet.yaml",
+    ("imagenet2012", "GPU"): "default_config_gpu_imagenet.yaml",
+}
+
+
+class Config:
+    """Configuration with attribute access."""
+
+    def __init__(self, cfg_dict):
+        for key, value in cfg_dict.items():
+            setattr(self, key, value)
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+    def __str__(self):
+        return pformat(self.__dict__)
+
+    __repr__ = __str__
+
+
+class ConfigError(UserInputError):
+    """A configuration problem; the message names the key or the file."""
+
+
+def default_config_path(dataset="cifar10", device_target=None):
+    """Path of the shipped YAML for a dataset (and device)."""
+    name = DEFAULT_CONFIGS.get((dataset, device_target)) or DEFAULT_CONFIGS.get((dataset, None))
+    if name is None:
+        known = sorted({d for d, _ in DEFAULT_CONFIGS})
+        raise ConfigError(f"unknown dataset '{dataset}'; choose from {known}")
+    return os.path.join(ROOT_DIR, name)
+
+
+def parse_yaml(path):
+    """Read a 3-document config YAML into (values, helper, choices) dicts."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            docs = [d for d in yaml.safe_load_all(f)]
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    docs = [d if d is not None else {} for d in docs] + [{}] * (3 - len(docs))
+    if len(docs) > 3 or not all(isinstance(d, dict) for d in docs):
+        raise ConfigError(f"config file {path} must hold 1 to 3 YAML mappings (values, help, choices)")
+    return docs[0], docs[1], docs[2]
+
+
+def _parse_bool(text):
+    lowered = str(text).strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean (True/False), got '{text}'")
+
+
+def _parse_int(text):
+    try:
+        return int(str(text), 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+
+
+def _parse_float(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+
+
+def _parse_list(text):
+    value = yaml.safe_load(text)
+    if not isinstance(value, list):
+        raise argparse.ArgumentTypeError(f"expected a list like [1, 2], got '{text}'")
+    return value
+
+
+def _parser_for(default):
+    """The flag parser for a key, from the type of its default value."""
+    if isinstance(default, bool):
+        return _parse_bool
+    if isinstance(default, int):
+        return _parse_int
+    if isinstance(default, float):
+        return _parse_float
+    if isinstance(default, list):
+        return _parse_list
+    return str
+
+
+def _check_value(key, value, default):
+    """Type-check a YAML value against the schema default; ints pass where floats are expected."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float))
+        value = float(value) if ok else value
+    elif isinstance(default, (int, str, list)):
+        ok = isinstance(value, type(default))
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(f"key '{key}': expected {type(default).__name__}, got {value!r}")
+    return value
+
+
+def _merge_with_schema(cfg, helper, choices, path):
+    """Check a user YAML against the default YAML of its dataset; fill keys it lacks."""
+    dataset = cfg.get("dataset", "cifar10")
+    schema_path = default_config_path(dataset, cfg.get("device_target"))
+    schema, schema_help, schema_choices = parse_yaml(schema_path)
+    unknown = sorted(set(cfg) - set(schema))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {unknown} (known keys are those of {os.path.basename(schema_path)})")
+    merged = dict(schema)
+    for key, value in cfg.items():
+        merged[key] = _check_value(key, value, schema[key])
+    return merged, {**schema_help, **helper}, {**schema_choices, **choices}
+
+
+def _pick_config_path(argv):
+    """--config_path if given, else the default YAML for --dataset/--device_target."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre.add_argument("--config_path", default=None)
+    pre.add_argument("--dataset", default="cifar10")
+    pre.add_argument("--device_target", default=None)
+    known, _ = pre.parse_known_args(argv)
+    if known.config_path:
+        return os.path.abspath(known.config_path)
+    return default_config_path(known.dataset, known.device_target)
+
+
+def _build_parser(cfg, helper, choices, config_path, description):
+    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
+    parser.add_argument("--config_path", default=config_path, help="YAML config file (default: chosen by --dataset)")
+    for key, default in cfg.items():
+        if isinstance(default, dict):
+            continue
+        kwargs = {"type": _parser_for(default), "default": default, "help": helper.get(key, "")}
+        if key in choices:
+            kwargs["choices"] = choices[key]
+        kwargs["metavar"] = key.upper()
+        if key in choices:
+            kwargs["help"] += f" (one of {choices[key]})"
+        parser.add_argument("--" + key, **kwargs)
+    return parser
+
+
+def get_config(argv=None, description="MobileNetV1"):
+    """Parse the YAML and command line into a Config; exits with code 2 on any config error."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    error_parser = argparse.ArgumentParser(prog=os.path.basename(sys.argv[0]))
+    try:
+        config_path = _pick_config_path(argv)
+        cfg, helper, choices = _merge_with_schema(*parse_yaml(config_path), config_path)
+    except ConfigError as err:
+        error_parser.error(str(err))
+    parser = _build_parser(cfg, helper, choices, config_path, description)
+    args = parser.parse_args(argv)
+    for key, allowed in choices.items():
+        value = getattr(args, key, None)
+        if key in cfg and value not in allowed:
+            parser.error(f"key '{key}': {value!r} is not one of {allowed} ({config_path})")
+    return Config(vars(args))

@@ -1,0 +1,24 @@
+"""What every entry point does around its work: config, logging, readable failures."""
+import logging
+import sys
+
+from src.model_utils.config import get_config
+from src.model_utils.errors import UserInputError
+
+
+def setup_logging(rank=None):
+    """Plain timestamped lines; in a data-parallel job every line names its rank."""
+    prefix = "" if rank is None else f"[rank {rank}] "
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {prefix}%(levelname)s %(message)s",
+                        datefmt="%Y-%m-%d %H:%M:%S", force=True)
+
+
+def run_entry(main, description):
+    """Parse the config (exit 2 on a config error), run ``main(config)``, exit 1 on bad input."""
+    config = get_config(description=description)
+    setup_logging()
+    try:
+        main(config)
+    except UserInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,36 @@
+"""Shared fixtures: data sets in the real formats, generated once per test session."""
+import os
+import subprocess
+import sys
+
+import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads, as the entry points do)
+import pytest
+
+from tests.data_factory import write_cifar_bin, write_image_folder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def cifar_dirs(tmp_path_factory):
+    """(train_dir, test_dir) in the official layout: cifar-10-batches-bin/, cifar-10-verify-bin/."""
+    root = tmp_path_factory.mktemp("cifar10")
+    train_dir, test_dir = root / "cifar-10-batches-bin", root / "cifar-10-verify-bin"
+    write_cifar_bin(str(train_dir / "data_batch_1.bin"), seed=1)
+    write_cifar_bin(str(test_dir / "test_batch.bin"), seed=2)
+    return str(train_dir), str(test_dir)
+
+
+@pytest.fixture(scope="session")
+def imagenet_root(tmp_path_factory):
+    """An ImageNet_Original-style root with train/ and validation_preprocess/ class folders of JPEGs."""
+    root = tmp_path_factory.mktemp("ImageNet_Original")
+    write_image_folder(str(root / "train"), per_class=6, seed=3)
+    write_image_folder(str(root / "validation_preprocess"), per_class=3, seed=4)
+    return str(root)
+
+
+def run_entry_point(script, *args, cwd=None, timeout=600):
+    """Run train.py / eval.py / export.py as a user would; returns the CompletedProcess."""
+    cmd = [sys.executable, os.path.join(ROOT, script), *map(str, args)]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,38 @@
+"""Small data sets in the real on-disk formats, generated for tests and benchmarks.
+
+Images carry a class-dependent pattern so that a few training steps can learn something.
+"""
+import os
+
+import numpy as np
+
+CIFAR_RECORDS = 10000  # Cifar10Dataset only reads files of exactly 10,000 records
+
+
+def cifar_images(labels, rng):
+    """CHW uint8 images whose mean brightness and colour depend on the label."""
+    noise = rng.integers(0, 96, size=(len(labels), 3, 32, 32), dtype=np.int32)
+    base = (labels[:, None, None, None] * 16 + np.array([0, 40, 80])[None, :, None, None]) % 160
+    return (noise + base).astype(np.uint8)
+
+
+def write_cifar_bin(path, seed=0, num_classes=10):
+    """A CIFAR-10 binary file: 10,000 records of 1 label byte + 3x32x32 image bytes; returns the labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, num_classes, size=CIFAR_RECORDS, dtype=np.uint8)
+    images = cifar_images(labels, rng).reshape(CIFAR_RECORDS, -1)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    np.concatenate([labels[:, None], images], axis=1).tofile(path)
+    return labels
+
+
+def write_image_folder(root, classes=("class_a", "class_b", "class_c"), per_class=4, size=(48, 40), seed=0):
+    """An ImageNet-style folder: root/<class>/<n>.JPEG, real JPEG files."""
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    for index, name in enumerate(classes):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        for n in range(per_class):
+            pixels = rng.integers(0, 64, size=(size[1], size[0], 3)) + index * 60
+            Image.fromarray(pixels.astype(np.uint8)).save(os.path.join(root, name, f"{name}_{n}.JPEG"))
+    return list(classes)

@@ -1,0 +1,138 @@
+"""Config loading: the three YAMLs, flag typing, dataset-based selection and every error path."""
+import os
+
+import pytest
+
+from src.model_utils.config import ROOT_DIR, get_config, parse_yaml
+
+YAMLS = ("default_config.yaml", "default_config_imagenet.yaml", "default_config_gpu_imagenet.yaml")
+
+# Official values (anchors.md 1.1): key -> (CIFAR-10, Ascend ImageNet, GPU ImageNet)
+OFFICIAL = {
+    "enable_modelarts": (False, False, False), "data_path": ("/cache/data",) * 3,
+    "output_path": ("/cache/train",) * 3, "load_path": ("/cache/checkpoint_path",) * 3,
+    "checkpoint_file": ("./checkpoint/mobilenetv1-90_625.ckpt",) * 3,
+    "device_target": ("Ascend", "Ascend", "GPU"), "enable_profiling": (False,) * 3,
+    "class_num": (10, 1001, 1001), "batch_size": (32, 256, 256), "loss_scale": (1024,) * 3,
+    "momentum": (0.9,) * 3, "weight_decay": (0.0001,) * 3, "epoch_size": (90,) * 3,
+    "pretrain_epoch_size": (0,) * 3, "save_checkpoint": (True,) * 3, "save_checkpoint_epochs": (5,) * 3,
+    "keep_checkpoint_max": (10,) * 3, "save_checkpoint_path": ("./",) * 3, "warmup_epochs": (5, 0, 0),
+    "lr_decay_mode": ("poly", "linear", "linear"), "lr_init": (0.01, 0, 0), "lr_end": (0.00001, 0, 0),
+    "lr_max": (0.1, 0.8, 0.8), "dataset": ("cifar10", "imagenet2012", "imagenet2012"),
+    "run_distribute": (False,) * 3, "device_num": (1, 1, 4), "dataset_path": ("/cache/data",) * 3,
+    "pre_trained": ("",) * 3, "parameter_server": (False,) * 3,
+    "checkpoint_path": ("./mobilenetv1-90_625.ckpt", "./mobilenetv1-90_625.ckpt",
+                        "./ckpt_0/mobilenetv1-90_1251.ckpt"),
+    "device_id": (0,) * 3, "ckpt_file": ("/cache/data/mobilenetv1-90_625.ckpt",) * 3,
+    "width": (224,) * 3, "height": (224,) * 3, "file_name": ("mobilenetv1",) * 3,
+    "file_format": ("MINDIR",) * 3, "result_dir": ("",) * 3, "label_dir": ("",) * 3,
+    "dataset_name": ("cifar10", "imagenet2012", "imagenet2012"),
+    "result_path": ("./preprocess_Result/",) * 3,
+    "data_url": ("",) * 3, "train_url": ("",) * 3, "checkpoint_url": ("",) * 3,
+}
+IMAGENET_ONLY = {"use_label_smooth": True, "label_smooth_factor": 0.1,
+                 "need_modelarts_dataset_unzip": True, "modelarts_dataset_unzip_name": "ImageNet_Original"}
+
+
+@pytest.mark.parametrize("index,name", list(enumerate(YAMLS)))
+def test_yaml_carries_official_values(index, name):
+    values, helper, choices = parse_yaml(os.path.join(ROOT_DIR, name))
+    for key, expected in OFFICIAL.items():
+        assert values[key] == expected[index], (name, key)
+    if index > 0:
+        for key, expected in IMAGENET_ONLY.items():
+            assert values[key] == expected, (name, key)
+    assert set(values) <= set(helper), f"keys without help text: {set(values) - set(helper)}"
+    assert choices["device_target"] == ["Ascend", "GPU", "CPU"]
+    assert choices["file_format"] == ["AIR", "ONNX", "MINDIR"]
+    assert choices["dataset_name"] == ["cifar10", "imagenet2012"]
+
+
+def test_all_yamls_have_the_same_keys():
+    key_sets = [set(parse_yaml(os.path.join(ROOT_DIR, name))[0]) for name in YAMLS]
+    assert key_sets[0] == key_sets[1] == key_sets[2]
+
+
+def test_default_is_cifar10_and_flags_override_with_types():
+    config = get_config(["--lr_max", "0.5", "--batch_size", "8", "--run_distribute", "true",
+                         "--device_target=CPU", "--pre_trained", "x.ckpt"])
+    assert config.class_num == 10 and config.dataset == "cifar10"
+    assert config.lr_max == 0.5 and config.batch_size == 8 and config.run_distribute is True
+    assert config.device_target == "CPU" and config.pre_trained == "x.ckpt"
+    assert config.config_path.endswith("default_config.yaml")
+
+
+def test_dataset_flag_selects_imagenet_yaml():
+    config = get_config(["--dataset", "imagenet2012", "--device_target", "CPU", "--lr_init", "0.1"])
+    assert config.config_path.endswith("default_config_imagenet.yaml")
+    assert config.class_num == 1001 and config.use_label_smooth is True and config.lr_init == 0.1
+
+
+def test_gpu_imagenet_yaml_selected_by_device():
+    config = get_config(["--dataset", "imagenet2012", "--device_target", "GPU"])
+    assert config.config_path.endswith("default_config_gpu_imagenet.yaml")
+    assert config.device_num == 4
+
+
+def test_explicit_config_path_wins(tmp_path):
+    config = get_config(["--config_path", os.path.join(ROOT_DIR, "default_config_imagenet.yaml")])
+    assert config.dataset == "imagenet2012" and config.batch_size == 256
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--no_such_key", "1"], "unrecognized arguments: --no_such_key"),
+    (["--batch_size", "3.5"], "argument --batch_size: expected an integer"),
+    (["--lr_max", "fast"], "argument --lr_max: expected a number"),
+    (["--save_checkpoint", "maybe"], "argument --save_checkpoint: expected a boolean"),
+    (["--device_target", "TPU"], "argument --device_target: invalid choice: 'TPU'"),
+    (["--lr_decay_mode", "exp"], "argument --lr_decay_mode: invalid choice"),
+    (["--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["--config_path", "/no/such.yaml"], "config file not found: /no/such.yaml"),
+])
+def test_config_errors_exit_2_naming_the_key(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        get_config(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def _write_yaml(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def test_user_yaml_unknown_key_is_an_error(tmp_path, capsys):
+    path = _write_yaml(tmp_path / "c.yaml", "dataset: cifar10\nlr_maxx: 0.1\n")
+    with pytest.raises(SystemExit) as exc:
+        get_config(["--config_path", path])
+    assert exc.value.code == 2 and "unknown key(s) ['lr_maxx']" in capsys.readouterr().err
+
+
+def test_user_yaml_wrong_type_is_an_error(tmp_path, capsys):
+    path = _write_yaml(tmp_path / "c.yaml", "dataset: cifar10\nbatch_size: many\n")
+    with pytest.raises(SystemExit) as exc:
+        get_config(["--config_path", path])
+    assert exc.value.code == 2 and "key 'batch_size': expected int, got 'many'" in capsys.readouterr().err
+
+
+def test_user_yaml_value_outside_choices_is_an_error(tmp_path, capsys):
+    path = _write_yaml(tmp_path / "c.yaml", "dataset: cifar10\ndevice_target: TPU\n")
+    with pytest.raises(SystemExit) as exc:
+        get_config(["--config_path", path])
+    assert exc.value.code == 2 and "key 'device_target': 'TPU' is not one of" in capsys.readouterr().err
+
+
+def test_user_yaml_missing_keys_take_dataset_defaults(tmp_path):
+    # an official-style ImageNet YAML without this repository's new keys, lr_init written as int
+    path = _write_yaml(tmp_path / "c.yaml", "dataset: imagenet2012\nlr_init: 0\nbatch_size: 64\n---\n"
+                                            "batch_size: per-device batch\n---\n")
+    config = get_config(["--config_path", path, "--lr_init", "0.05"])
+    assert config.batch_size == 64 and config.class_num == 1001 and config.image_size == 224
+    assert config.lr_init == 0.05
+
+
+def test_not_a_yaml_mapping_is_an_error(tmp_path, capsys):
+    path = _write_yaml(tmp_path / "c.yaml", "- just\n- a list\n")
+    with pytest.raises(SystemExit) as exc:
+        get_config(["--config_path", path])
+    assert exc.value.code == 2 and "must hold 1 to 3 YAML mappings" in capsys.readouterr().err

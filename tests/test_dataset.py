@@ -1,0 +1,91 @@
+"""Data pipelines on generated files in the real formats, and their error paths."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+import mindspore as ms
+
+from src.dataset import (DatasetError, clamp_workers, cifar10_files, create_dataset1, create_dataset2,
+                         imagenet_folder)
+
+
+def _batches(dataset):
+    return list(dataset.create_tuple_iterator(output_numpy=True, num_epochs=1))
+
+
+def test_cifar_train_pipeline_shapes_and_label_dtype(cifar_dirs):
+    dataset = create_dataset1(cifar_dirs[0], True, batch_size=16, image_size=32, num_samples=40)
+    batches = _batches(dataset)
+    assert len(batches) == 2  # 40 images, drop_remainder for training
+    images, labels = batches[0]
+    assert images.shape == (16, 3, 32, 32) and images.dtype == np.float32
+    assert labels.dtype == np.int32 and labels.min() >= 0 and labels.max() <= 9
+
+
+def test_cifar_eval_counts_every_image_in_file_order(cifar_dirs):
+    dataset = create_dataset1(cifar_dirs[1], False, batch_size=16, image_size=40, num_samples=40)
+    batches = _batches(dataset)
+    assert [len(b[1]) for b in batches] == [16, 16, 8]
+    assert batches[0][0].shape == (16, 3, 40, 40)
+    raw = np.fromfile(os.path.join(cifar_dirs[1], "test_batch.bin"), np.uint8).reshape(-1, 3073)
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), raw[:40, 0])
+
+
+def test_cifar_eval_normalises_like_the_official_pipeline(cifar_dirs):
+    images, _ = _batches(create_dataset1(cifar_dirs[1], False, batch_size=2, image_size=32, num_samples=2))[0]
+    raw = np.fromfile(os.path.join(cifar_dirs[1], "test_batch.bin"), np.uint8, count=3073)
+    chw = raw[1:].reshape(3, 32, 32) / 255.0
+    expected = (chw - np.array([0.4914, 0.4822, 0.4465])[:, None, None]) / np.array([0.2023, 0.1994, 0.2010])[
+        :, None, None]
+    np.testing.assert_allclose(images[0], expected, atol=1e-4)
+
+
+def test_truncated_cifar_file_is_reported_with_its_name(tmp_path, cifar_dirs):
+    bad = tmp_path / "data_batch_1.bin"
+    data = open(os.path.join(cifar_dirs[0], "data_batch_1.bin"), "rb").read()
+    bad.write_bytes(data[: 3073 * 200 + 17])
+    with pytest.raises(DatasetError, match=r"data_batch_1.bin: 614617 bytes .*truncated"):
+        create_dataset1(str(tmp_path), True)
+
+
+def test_missing_and_empty_cifar_folders(tmp_path):
+    with pytest.raises(DatasetError, match="CIFAR-10 dataset folder not found"):
+        cifar10_files(str(tmp_path / "nope"))
+    (tmp_path / "readme.txt").write_text("x")
+    with pytest.raises(DatasetError, match="no CIFAR-10 binary files"):
+        cifar10_files(str(tmp_path))
+
+
+def test_imagenet_train_and_eval_pipelines(imagenet_root):
+    train = _batches(create_dataset2(os.path.join(imagenet_root, "train"), True, batch_size=4, image_size=64))
+    assert len(train) == 4  # 18 images -> 4 full batches
+    assert train[0][0].shape == (4, 3, 64, 64) and train[0][1].dtype == np.int32
+    evaluation = _batches(create_dataset2(os.path.join(imagenet_root, "validation_preprocess"), False,
+                                          batch_size=4, image_size=64))
+    labels = np.concatenate([b[1] for b in evaluation])
+    assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # every image, labels by sorted class folder
+
+
+def test_imagenet_folder_errors(tmp_path):
+    with pytest.raises(DatasetError, match="image folder not found"):
+        imagenet_folder(str(tmp_path / "train"))
+    with pytest.raises(DatasetError, match="no class folders"):
+        imagenet_folder(str(tmp_path))
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "notes.txt").write_text("x")
+    with pytest.raises(DatasetError, match="no images"):
+        imagenet_folder(str(tmp_path))
+
+
+def test_unreadable_image_fails_loudly(tmp_path, imagenet_root):
+    root = tmp_path / "val"
+    shutil.copytree(os.path.join(imagenet_root, "validation_preprocess"), root)
+    (root / "class_a" / "broken.JPEG").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    with pytest.raises(RuntimeError, match="broken.JPEG|[Dd]ecode"):
+        _batches(create_dataset2(str(root), False, batch_size=2, image_size=32))
+
+
+def test_workers_clamped_to_cpu_count():
+    assert clamp_workers(64) == os.cpu_count()
+    assert clamp_workers(0) == 1

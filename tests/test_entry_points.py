@@ -1,0 +1,115 @@
+"""train.py -> eval.py -> export.py through the real command lines, on tiny data in the real formats."""
+import glob
+import os
+import re
+
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import Tensor, nn
+
+from src.mobilenet_v1 import MobileNetV1
+from tests.conftest import run_entry_point
+
+SMALL = ["--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32"]
+RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\} ckpt=(\S+)")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cifar_dirs):
+    """One short CIFAR-10 training run: 96 images, batch 32, 2 epochs."""
+    out = tmp_path_factory.mktemp("train")
+    proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *SMALL, "--epoch_size", "2",
+                           "--num_samples", "96", "--save_checkpoint_path", out, "--save_checkpoint_epochs", "1",
+                           cwd=out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def test_train_writes_official_checkpoint_names_and_logs(trained):
+    out, proc = trained
+    assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(out, "*.ckpt"))) == [
+        "mobilenetv1-1_3.ckpt", "mobilenetv1-2_3.ckpt"]
+    assert re.search(r"epoch: 2 step: 3, loss is [0-9.]+", proc.stdout)
+    assert "per step time" in proc.stdout
+    params = ms.load_checkpoint(os.path.join(out, "mobilenetv1-2_3.ckpt"))
+    assert int(params["global_step"].asnumpy()[0]) == 6
+    assert "moments.fc.weight" in params and params["network.26.0.weight"].shape == (256, 256, 1, 1)
+
+
+def test_eval_prints_result_line_over_every_image(trained, cifar_dirs):
+    out, _ = trained
+    ckpt = os.path.join(out, "mobilenetv1-2_3.ckpt")
+    proc = run_entry_point("eval.py", "--dataset", "cifar10", "--dataset_path", cifar_dirs[1],
+                           "--checkpoint_path", ckpt, "--num_samples", "50", "--batch_size", "32", *SMALL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    top5, top1, path = RESULT.search(proc.stdout).groups()
+    assert path == ckpt
+    assert 0.0 <= float(top1) <= float(top5) <= 1.0
+    assert round(float(top1) * 50, 6) == int(round(float(top1) * 50))  # a count over all 50 images, not 32
+
+
+@pytest.mark.parametrize("file_format,suffix", [("MINDIR", ".mindir"), ("ONNX", ".onnx")])
+def test_export_writes_a_loadable_model_matching_the_checkpoint(trained, file_format, suffix):
+    out, _ = trained
+    ckpt = os.path.join(out, "mobilenetv1-2_3.ckpt")
+    name = os.path.join(out, "exported_" + file_format.lower())
+    proc = run_entry_point("export.py", "--ckpt_file", ckpt, "--file_name", name, "--file_format", file_format,
+                           "--batch_size", "2", "--width", "32", "--height", "32", *SMALL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"exported: {name}{suffix}" in proc.stdout
+    net = MobileNetV1(class_num=10, width_multiplier=0.25)
+    ms.load_param_into_net(net, ms.load_checkpoint(ckpt))
+    net.set_train(False)
+    image = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    expected = net(Tensor(image)).asnumpy()
+    if file_format == "MINDIR":
+        got = nn.GraphCell(ms.load(name + suffix))(Tensor(image)).asnumpy()
+    else:
+        import onnxruntime
+        session = onnxruntime.InferenceSession(name + suffix, providers=["CPUExecutionProvider"])
+        got = session.run(None, {"x": image})[0]
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_imagenet_trains_without_config_path(tmp_path, imagenet_root):
+    proc = run_entry_point("train.py", "--dataset", "imagenet2012", "--dataset_path", imagenet_root,
+                           "--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "64",
+                           "--batch_size", "6", "--epoch_size", "1", "--save_checkpoint_path", tmp_path,
+                           cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert os.path.exists(os.path.join(tmp_path, "mobilenetv1-1_3.ckpt"))
+    params = ms.load_checkpoint(os.path.join(tmp_path, "mobilenetv1-1_3.ckpt"))
+    assert params["fc.weight"].shape == (1001, 256)  # ImageNet YAML picked: 1001 classes
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dataset_path", "/no/such/cifar"], "error: CIFAR-10 dataset folder not found: /no/such/cifar"),
+    (["--dataset", "imagenet2012", "--dataset_path", "/no/such/in"], "error: image folder not found: /no/such/in/train"),
+    (["--parameter_server", "True"], "parameter_server=True is not supported"),
+])
+def test_train_reports_bad_input_without_traceback(tmp_path, cifar_dirs, args, message):
+    argv = ["--device_target", "CPU", "--dataset_path", cifar_dirs[0], "--save_checkpoint_path", tmp_path, *args]
+    proc = run_entry_point("train.py", *argv, cwd=tmp_path)
+    assert proc.returncode == 1 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_air_export_off_ascend_is_a_clear_error(trained):
+    out, _ = trained
+    proc = run_entry_point("export.py", "--ckpt_file", os.path.join(out, "mobilenetv1-2_3.ckpt"),
+                           "--file_format", "AIR", *SMALL, cwd=out)
+    assert proc.returncode == 1 and "AIR export needs an Ascend device" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_eval_with_checkpoint_of_other_class_count(trained, cifar_dirs):
+    out, _ = trained
+    proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--class_num", "5", "--checkpoint_path",
+                           os.path.join(out, "mobilenetv1-2_3.ckpt"), *SMALL)
+    assert proc.returncode == 1 and "It has 10 classes, the config 5" in proc.stderr
+
+
+def test_unknown_flag_exits_2(tmp_path):
+    proc = run_entry_point("eval.py", "--checkpoint", "x.ckpt", cwd=tmp_path)
+    assert proc.returncode == 2 and "unrecognized arguments: --checkpoint" in proc.stderr

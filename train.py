@@ -1,0 +1,25 @@
+"""Train MobileNetV1.
+
+    python train.py --device_target CPU --dataset_path /path/cifar-10-batches-bin
+    python train.py --dataset imagenet2012 --dataset_path /path/ImageNet_Original --device_target GPU
+"""
+import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
+import mindspore as ms
+
+from src.model_utils.context import init_context
+from src.model_utils.entry import run_entry, setup_logging
+from src.trainer import train
+
+
+def main(config):
+    ms.set_seed(config.seed)
+    rank, _ = init_context(config, distributed=config.run_distribute)
+    if config.run_distribute:
+        setup_logging(rank)
+    ckpt_dir = train(config, rank=rank, distributed=config.run_distribute)
+    if ckpt_dir is not None:
+        print(f"checkpoints: {ckpt_dir}", flush=True)
+
+
+if __name__ == "__main__":
+    run_entry(main, "Train MobileNetV1")
