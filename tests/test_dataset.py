@@ -78,7 +78,8 @@ def test_imagenet_folder_errors(tmp_path):
         imagenet_folder(str(tmp_path))
 
 
-def test_unreadable_image_fails_loudly(tmp_path, imagenet_root):
+def test_unreadable_image_fails_loudly(tmp_path, imagenet_root, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MindSpore drops abnormal_image.jpg into the working directory
     root = tmp_path / "val"
     shutil.copytree(os.path.join(imagenet_root, "validation_preprocess"), root)
     (root / "class_a" / "broken.JPEG").write_bytes(b"\xff\xd8\xff not really a jpeg")
