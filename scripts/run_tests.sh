@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Set up (Python environment, pinned requirements, test data package) and run the test suite.
+# Set up (Python environment, pinned requirements, the Fashion-MNIST data package) and run the tests.
 # Usage: bash scripts/run_tests.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
 source scripts/env_setup.sh requirements-test.txt
+# shellcheck disable=SC1091
+source scripts/fashion_mnist_env.sh
 python -m pytest tests "$@"

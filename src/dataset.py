@@ -16,8 +16,11 @@ from src.model_utils.errors import UserInputError
 
 CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32
 CIFAR_RECORDS_PER_FILE = 10000
-CIFAR_MEAN = [0.4914, 0.4822, 0.4465]
-CIFAR_STD = [0.2023, 0.1994, 0.2010]
+# Per-channel (mean, std) of the data sets stored in the CIFAR-10 binary layout, on [0, 1] pixels.
+CIFAR_FORMAT_STATS = {
+    "cifar10": ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]),
+    "fashion_mnist": ([0.2860] * 3, [0.3530] * 3),  # grey images repeated over 3 channels
+}
 IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff")
@@ -81,8 +84,12 @@ def _finish(data_set, do_train, batch_size, workers):
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None):
-    """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224)."""
+                    num_parallel_workers=8, num_samples=None, stats="cifar10"):
+    """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
+
+    ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
+    """
+    mean, std = CIFAR_FORMAT_STATS[stats]
     cifar10_files(dataset_path)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _rank_info(device_num)
@@ -94,7 +101,7 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
         trans += [C.RandomCrop((32, 32), (4, 4, 4, 4)), C.RandomHorizontalFlip(prob=0.5)]
     if image_size != 32:
         trans.append(C.Resize((image_size, image_size)))
-    trans += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(CIFAR_MEAN, CIFAR_STD), C.HWC2CHW()]
+    trans += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(mean, std), C.HWC2CHW()]
     data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
     return _finish(data_set, do_train, batch_size, workers)
 
@@ -127,7 +134,11 @@ def dataset_folder(config, do_train):
 
 def create_dataset_from_config(config, do_train):
     """The pipeline the config asks for (dataset, path, batch, image size, workers, sample cap)."""
-    create = create_dataset2 if config.dataset == "imagenet2012" else create_dataset1
+    kwargs = {"image_size": config.image_size, "num_parallel_workers": config.num_parallel_workers,
+              "num_samples": config.num_samples}
+    if config.dataset == "imagenet2012":
+        create = create_dataset2
+    else:
+        create, kwargs["stats"] = create_dataset1, config.dataset
     return create(dataset_folder(config, do_train), do_train, device_num=config.device_num,
-                  batch_size=config.batch_size, image_size=config.image_size,
-                  num_parallel_workers=config.num_parallel_workers, num_samples=config.num_samples)
+                  batch_size=config.batch_size, **kwargs)

@@ -60,7 +60,7 @@ def get_lr(lr_init, lr_end, lr_max, warmup_epochs, total_epochs, steps_per_epoch
     if lr_decay_mode not in _SCHEDULES:
         raise ValueError(f"lr_decay_mode must be one of {LR_DECAY_MODES}, got '{lr_decay_mode}'")
     total_steps = steps_per_epoch * total_epochs
-    warmup_steps = steps_per_epoch * warmup_epochs
+    warmup_steps = int(steps_per_epoch * warmup_epochs)
     schedule = _SCHEDULES[lr_decay_mode]
     lr = [schedule(i, lr_init, lr_end, lr_max, warmup_steps, total_steps) for i in range(total_steps)]
     return np.array(lr, dtype=np.float32)

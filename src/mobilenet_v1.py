@@ -3,7 +3,8 @@
 27 conv -> BN -> ReLU6 blocks with TF-style 'same' padding and no conv bias, global average
 pooling, one Dense layer. Parameter names (``network.{i}.0.weight``, ``network.{i}.1.gamma``,
 ``fc.weight`` ...) equal the official repository's, so its checkpoints load unchanged.
-``width_multiplier`` is the paper's alpha; any input resolution works.
+``width_multiplier`` is the paper's alpha; any input resolution works. ``stem_stride=1`` keeps
+small inputs (32x32) at full resolution in the first layers instead of reducing them to 1x1.
 """
 from mindspore import nn, ops
 from mindspore.common.initializer import TruncatedNormal, XavierUniform
@@ -31,11 +32,11 @@ def scaled_channels(channels, width_multiplier):
 class MobileNetV1(nn.Cell):
     """MobileNetV1 classifier, or a backbone returning all 27 block outputs when ``features_only``."""
 
-    def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0):
+    def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2):
         super().__init__()
         self.features_only = features_only
         channels = scaled_channels(STEM_CHANNELS, width_multiplier)
-        cnn = [conv_bn_relu(3, channels, 3, 2, False)]
+        cnn = [conv_bn_relu(3, channels, 3, stem_stride, False)]
         for out_channels, stride in SEPARABLE_LAYERS:
             out_channels = scaled_channels(out_channels, width_multiplier)
             cnn.append(conv_bn_relu(channels, channels, 3, stride, True))
@@ -61,11 +62,13 @@ class MobileNetV1(nn.Cell):
         return self.fc(x)
 
 
-def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0):
+def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2):
     """Factory with the official name."""
-    return MobileNetV1(class_num=class_num, features_only=features_only, width_multiplier=width_multiplier)
+    return MobileNetV1(class_num=class_num, features_only=features_only, width_multiplier=width_multiplier,
+                       stem_stride=stem_stride)
 
 
 def create_network(config):
-    """The network a config describes (class count, width multiplier)."""
-    return mobilenet_v1(class_num=config.class_num, width_multiplier=config.width_multiplier)
+    """The network a config describes (class count, width multiplier, stem stride)."""
+    return mobilenet_v1(class_num=config.class_num, width_multiplier=config.width_multiplier,
+                        stem_stride=config.stem_stride)

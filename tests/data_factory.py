@@ -36,3 +36,27 @@ def write_image_folder(root, classes=("class_a", "class_b", "class_c"), per_clas
             pixels = rng.integers(0, 64, size=(size[1], size[0], 3)) + index * 60
             Image.fromarray(pixels.astype(np.uint8)).save(os.path.join(root, name, f"{name}_{n}.JPEG"))
     return list(classes)
+
+
+def write_idx(path, array, magic, compress=False):
+    """An IDX file (big-endian magic, dimension sizes, then uint8 data), optionally gzipped."""
+    import gzip
+    header = magic.to_bytes(4, "big") + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    payload = header + np.ascontiguousarray(array, np.uint8).tobytes()
+    with (gzip.open(path, "wb") if compress else open(path, "wb")) as f:
+        f.write(payload)
+
+
+def write_fashion_mnist_idx(folder, train=10000, test=10000, compress=True, seed=0):
+    """The four Fashion-MNIST IDX files with random 28x28 images; returns {split: (images, labels)}."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    suffix = ".gz" if compress else ""
+    out = {}
+    for split, prefix, count in (("train", "train", train), ("test", "t10k", test)):
+        images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=count, dtype=np.uint8)
+        write_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte{suffix}"), images, 2051, compress)
+        write_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte{suffix}"), labels, 2049, compress)
+        out[split] = (images, labels)
+    return out

@@ -51,6 +51,7 @@ def test_yaml_carries_official_values(index, name):
 def test_all_yamls_have_the_same_keys():
     key_sets = [set(parse_yaml(os.path.join(ROOT_DIR, name))[0]) for name in YAMLS]
     assert key_sets[0] == key_sets[1] == key_sets[2]
+    assert set(parse_yaml(os.path.join(ROOT_DIR, "default_config_fashion_mnist.yaml"))[0]) == key_sets[0]
 
 
 def test_default_is_cifar10_and_flags_override_with_types():
@@ -72,6 +73,12 @@ def test_gpu_imagenet_yaml_selected_by_device():
     config = get_config(["--dataset", "imagenet2012", "--device_target", "GPU"])
     assert config.config_path.endswith("default_config_gpu_imagenet.yaml")
     assert config.device_num == 4
+
+
+def test_fashion_mnist_yaml_selected_by_dataset():
+    config = get_config(["--dataset", "fashion_mnist", "--warmup_epochs", "0.5"])
+    assert config.config_path.endswith("default_config_fashion_mnist.yaml")
+    assert config.class_num == 10 and config.device_target == "CPU" and config.warmup_epochs == 0.5
 
 
 def test_explicit_config_path_wins(tmp_path):

@@ -64,3 +64,8 @@ def test_cosine_warmup_reaches_max_then_ends_at_lr_end():
 def test_unknown_mode_rejected():
     with pytest.raises(ValueError, match="lr_decay_mode"):
         get_lr(*ARGS, "exponential")
+
+
+def test_fractional_warmup_epochs():
+    lr = get_lr(0.0, 0.0, 0.1, 0.5, 2, 10, "cosine_warmup")  # 5 warm-up steps
+    assert lr[4] == pytest.approx(0.1) and lr[3] == pytest.approx(0.08) and lr[5] == pytest.approx(0.1)

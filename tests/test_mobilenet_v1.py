@@ -84,3 +84,12 @@ def test_width_multiplier_parameter_counts_match_paper(alpha, millions):
     assert abs(params / 1e6 - millions) / millions < 0.1
     names = {p.name for p in net.get_parameters()}
     assert names == set(official_parameter_shapes(1000))
+
+
+def test_stem_stride_one_keeps_small_inputs_at_full_resolution():
+    net = MobileNetV1(features_only=True, width_multiplier=0.25, stem_stride=1)
+    net.set_train(False)
+    outputs = net(Tensor(np.random.rand(1, 3, 32, 32).astype(np.float32)))
+    assert outputs[0].shape == (1, 8, 32, 32) and outputs[-1].shape == (1, 256, 2, 2)
+    assert {p.name for p in net.get_parameters()} == {p.name for p in MobileNetV1(
+        features_only=True, width_multiplier=0.25).get_parameters()}

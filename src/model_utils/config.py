@@ -23,6 +23,7 @@ DEFAULT_CONFIGS = {
     ("cifar10", None): "default_config.yaml",
     ("imagenet2012", None): "default_config_imagenet.yaml",
     ("imagenet2012", "GPU"): "default_config_gpu_imagenet.yaml",
+    ("fashion_mnist", None): "default_config_fashion_mnist.yaml",
 }
 
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Quick start on the embedded default data set, Fashion-MNIST, on CPU:
+# set up Python and the data, convert the IDX files to the CIFAR-10 binary layout, train,
+# evaluate on all 10,000 test images, export MINDIR + ONNX, and say where everything is.
+#
+# Usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]
+#   --full       train the full recipe of default_config_fashion_mnist.yaml (otherwise a short run)
+#   OUTPUT_DIR   default: output/quickstart (output/fashion_mnist_full with --full)
+# Environment: FASHION_MNIST_DIR=/folder/with/idx/files to use your own copy of the data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO_ROOT="$(pwd)"
+
+FULL=0
+if [ "${1:-}" = "--full" ]; then FULL=1; shift; fi
+if [ $# -gt 1 ]; then echo "usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]"; exit 1; fi
+if [ "$FULL" = 1 ]; then OUT="${1:-output/fashion_mnist_full}"; else OUT="${1:-output/quickstart}"; fi
+mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
+DATA="$REPO_ROOT/data/fashion_mnist"
+CONFIG="$REPO_ROOT/default_config_fashion_mnist.yaml"
+
+start=$(date +%s)
+# shellcheck disable=SC1091
+source scripts/env_setup.sh
+# shellcheck disable=SC1091
+source scripts/fashion_mnist_env.sh
+
+python -m src.convert_fashion_mnist --idx_dir "$FASHION_MNIST_DIR" --output_dir "$DATA"
+
+TRAIN_ARGS=()
+if [ "$FULL" = 0 ]; then
+    TRAIN_ARGS=(--epoch_size 1)   # the quick run: the recipe of the YAML, one epoch
+fi
+echo "[train] $( [ "$FULL" = 1 ] && echo "full recipe" || echo "quick run" ) -> $OUT/train.log"
+python train.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-batches-bin" \
+    --save_checkpoint_path "$OUT" "${TRAIN_ARGS[@]}" 2>&1 | tee "$OUT/train.log"
+CKPT="$(ls -t "$OUT"/mobilenetv1-*.ckpt | head -n 1)"
+
+echo "[eval] $CKPT on all test images -> $OUT/eval.log"
+python eval.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-verify-bin" \
+    --checkpoint_path "$CKPT" 2>&1 | tee "$OUT/eval.log"
+RESULT="$(grep '^result:' "$OUT/eval.log")"
+
+for format in MINDIR ONNX; do
+    python export.py --config_path "$CONFIG" --ckpt_file "$CKPT" --file_name "$OUT/mobilenetv1_fashion_mnist" \
+        --file_format "$format" --batch_size 1 --width 32 --height 32 | grep '^exported:'
+done
+
+echo
+echo "Done in $(( $(date +%s) - start )) s."
+echo "  checkpoint:  $CKPT"
+echo "  metrics:     $RESULT  ($OUT/eval.log; training log $OUT/train.log)"
+echo "  exported:    $OUT/mobilenetv1_fashion_mnist.mindir, $OUT/mobilenetv1_fashion_mnist.onnx"
