@@ -1,10 +1,13 @@
 """Reading checkpoints into the network, with errors that name the file.
 
-Two policies: ``load_pretrained`` (fine-tuning: weights only, a classifier for another class
-count is left freshly initialised) and ``load_for_inference`` (evaluation/export: every
-network parameter must come from the file, with matching shapes).
+Three policies: ``load_pretrained`` (fine-tuning: weights only, a classifier for another class
+count is left freshly initialised), ``load_for_inference`` (evaluation/export: every network
+parameter must come from the file, with matching shapes) and ``restore_training_state``
+(resume: network and optimizer state). Checkpoints are written atomically.
 """
 import logging
+import os
+import re
 
 import mindspore as ms
 
@@ -56,9 +59,9 @@ def load_pretrained(net, path):
     return list(not_loaded)
 
 
-def load_for_inference(net, path):
+def load_for_inference(net, path, param_dict=None):
     """Load every network parameter from ``path``; any missing or misshapen one is an error."""
-    param_dict = read_checkpoint(path)
+    param_dict = read_checkpoint(path) if param_dict is None else param_dict
     net_params = _network_params(net)
     mismatches = _shape_mismatches(net_params, param_dict)
     if mismatches:
@@ -87,3 +90,53 @@ def _describe(mismatches):
     items = [f"{name}: file {a} vs network {b}" for name, (a, b) in sorted(mismatches.items())[:3]]
     more = f" (+{len(mismatches) - 3} more)" if len(mismatches) > 3 else ""
     return "; ".join(items) + more
+
+
+def save_checkpoint_atomically(cell, path, append_dict=None):
+    """Write ``path`` so that a crash at any moment leaves the old file or the new one, never half of one."""
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.partial-{os.getpid()}.ckpt")
+    try:
+        ms.save_checkpoint(cell, tmp, append_dict=append_dict)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    dir_fd = os.open(directory or ".", os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def list_epoch_checkpoints(directory, prefix="mobilenetv1"):
+    """[((epoch, step), path)] of ``{prefix}-{epoch}_{step}.ckpt`` files in ``directory``, oldest first."""
+    pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)_(\d+)\.ckpt$")
+    found = []
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        match = pattern.match(name)
+        if match:
+            found.append(((int(match.group(1)), int(match.group(2))), os.path.join(directory, name)))
+    return sorted(found)
+
+
+def restore_training_state(path, net, optimizer):
+    """Load network and optimizer state (moments, global_step) of a training checkpoint; return global_step.
+
+    The learning-rate array is not restored: it is rebuilt from the config, and ``global_step``
+    puts the schedule at the right position.
+    """
+    param_dict = read_checkpoint(path)
+    if "global_step" not in param_dict:
+        raise CheckpointError(f"checkpoint {path} holds no optimizer state (global_step): it cannot resume "
+                              "training; use --pre_trained to start from its weights instead")
+    load_for_inference(net, path, param_dict)
+    opt_names = {p.name for p in optimizer.get_parameters()} - {"learning_rate"}
+    missing = sorted(name for name in opt_names if name not in param_dict)
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks optimizer state {missing[:3]} (was it written with "
+                              "another optimizer or amp level?)")
+    ms.load_param_into_net(optimizer, {name: param_dict[name] for name in opt_names})
+    return int(param_dict["global_step"].asnumpy().reshape(-1)[0])

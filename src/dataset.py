@@ -125,20 +125,24 @@ def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     return _finish(data_set, do_train, batch_size, workers)
 
 
-def dataset_folder(config, do_train):
+def dataset_folder(config, do_train, dataset_path=None):
     """The folder a run reads: ImageNet roots get the official train/ or validation_preprocess/ suffix."""
+    dataset_path = dataset_path or config.dataset_path
     if config.dataset == "imagenet2012":
-        return os.path.join(config.dataset_path, "train" if do_train else "validation_preprocess")
-    return config.dataset_path
+        return os.path.join(dataset_path, "train" if do_train else "validation_preprocess")
+    return dataset_path
 
 
-def create_dataset_from_config(config, do_train):
-    """The pipeline the config asks for (dataset, path, batch, image size, workers, sample cap)."""
+def create_dataset_from_config(config, do_train, dataset_path=None):
+    """The pipeline the config asks for (dataset, path, batch, image size, workers, sample cap).
+
+    ``dataset_path`` replaces ``config.dataset_path`` (validation while training reads another set).
+    """
     kwargs = {"image_size": config.image_size, "num_parallel_workers": config.num_parallel_workers,
               "num_samples": config.num_samples}
     if config.dataset == "imagenet2012":
         create = create_dataset2
     else:
         create, kwargs["stats"] = create_dataset1, config.dataset
-    return create(dataset_folder(config, do_train), do_train, device_num=config.device_num,
+    return create(dataset_folder(config, do_train, dataset_path), do_train, device_num=config.device_num,
                   batch_size=config.batch_size, **kwargs)

@@ -1,20 +1,33 @@
-"""Training: network, loss, optimizer, mixed precision and callbacks assembled from the config."""
+"""Training: network, loss, optimizer, mixed precision and callbacks assembled from the config.
+
+Built on ``Model.train``. A run can be resumed exactly (``resume``): network, optimizer moments,
+``global_step`` (hence the LR position), the epoch and the data order are restored.
+"""
 import logging
 import os
+import signal
+import tempfile
 
 import mindspore as ms
+import mindspore.dataset as ds
 from mindspore import nn, Tensor
-from mindspore.train import CheckpointConfig, LossMonitor, Model, ModelCheckpoint, TimeMonitor
+from mindspore.train import Model
 
-from src.checkpoint import load_pretrained
+from src.callbacks import CheckpointSaver, EvalMonitor, ProgressMonitor, TrainingRecord
+from src.checkpoint import list_epoch_checkpoints, load_pretrained, restore_training_state
 from src.CrossEntropySmooth import create_loss
 from src.dataset import create_dataset_from_config
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
-from src.model_utils.errors import UserInputError
+from src.model_utils.errors import Interrupted, UserInputError
 
 logger = logging.getLogger(__name__)
 NO_DECAY_KEYS = ("beta", "gamma", "bias")
+CHECKPOINT_PREFIX = "mobilenetv1"
+
+
+class TrainingDiverged(UserInputError):
+    """The loss became NaN or Inf; the last good checkpoint is kept."""
 
 
 def resolve_amp_level(config):
@@ -42,49 +55,148 @@ def checkpoint_dir(config, rank, distributed):
     return config.save_checkpoint_path
 
 
+def ensure_writable(directory):
+    """Create ``directory`` and prove it takes files, before any compute starts."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise UserInputError(f"output folder {directory} is not writable: {err}") from err
+
+
+def resume_checkpoint(config, ckpt_dir):
+    """The checkpoint ``resume`` names: a path, or for 'auto' the newest in ``ckpt_dir`` (None if none)."""
+    if config.resume != "auto":
+        if not os.path.isfile(config.resume):
+            raise UserInputError(f"--resume: checkpoint not found: {config.resume}")
+        return config.resume
+    found = list_epoch_checkpoints(ckpt_dir, CHECKPOINT_PREFIX)
+    if not found:
+        logger.info("--resume auto: no checkpoint in %s, starting from scratch", ckpt_dir)
+        return None
+    return found[-1][1]
+
+
+def build_model(config, net, lr):
+    """Model with Momentum (grouped weight decay), the loss, amp level and a loss scale valid on the device."""
+    amp_level = resolve_amp_level(config)
+    loss_scale = 1.0 if amp_level == "O0" else float(config.loss_scale)
+    opt = nn.Momentum(optimizer_groups(net, config.weight_decay, config.no_decay_bn_bias), Tensor(lr),
+                      config.momentum, loss_scale=loss_scale)
+    kwargs = {"amp_level": amp_level, "metrics": {"top_1_accuracy", "top_5_accuracy"}}
+    if amp_level != "O0":
+        # the only loss-scale manager every device accepts (CPU rejects overflow detection)
+        kwargs["loss_scale_manager"] = ms.FixedLossScaleManager(loss_scale, drop_overflow_update=False)
+        if config.device_target == "Ascend":
+            kwargs["keep_batchnorm_fp32"] = False
+    return Model(net, loss_fn=create_loss(config), optimizer=opt, **kwargs), opt, amp_level
+
+
+class _StopOnSignal:
+    """First Ctrl-C / SIGTERM: finish the step, save, stop. A second Ctrl-C aborts at once."""
+
+    def __init__(self, record):
+        self.record = record
+        self.previous = {}
+
+    def _handle(self, signum, _frame):
+        logger.warning("%s received: stopping after this step and saving a checkpoint (Ctrl-C again to abort)",
+                       signal.Signals(signum).name)
+        self.record.interrupted = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
 def train(config, rank=0, distributed=False):
     """Train as the config says; return the checkpoint folder (None when checkpoints are off)."""
     if config.parameter_server:
         raise UserInputError("parameter_server=True is not supported: MindSpore 2.x removed Cell.set_param_ps, "
-                         "so parameter-server training of the official repository cannot run")
+                             "so parameter-server training of the official repository cannot run")
+    if config.eval_interval > 0 and not config.eval_dataset_path:
+        raise UserInputError("eval_interval > 0 needs --eval_dataset_path (the evaluation set)")
+    ckpt_dir = checkpoint_dir(config, rank, distributed)
+    writes_files = rank == 0
+    if writes_files:
+        ensure_writable(ckpt_dir)
     dataset = create_dataset_from_config(config, do_train=True)
-    step_size = dataset.get_dataset_size()
-    if step_size == 0:
+    eval_dataset = None
+    if config.eval_interval > 0:
+        eval_dataset = create_dataset_from_config(config, do_train=False, dataset_path=config.eval_dataset_path)
+    steps = dataset.get_dataset_size()
+    if steps == 0:
         raise UserInputError(f"the training set gives no full batch of {config.batch_size} images: "
-                         f"lower --batch_size or add data ({config.dataset_path})")
+                             f"lower --batch_size or add data ({config.dataset_path})")
+
     net = create_network(config)
     if config.pre_trained:
         untouched = load_pretrained(net, config.pre_trained)
         logger.info("loaded weights from %s (%d parameters kept their initial values)",
                     config.pre_trained, len(untouched))
-
-    epochs_to_run = config.epoch_size - config.pretrain_epoch_size
-    if epochs_to_run <= 0:
-        raise UserInputError(f"epoch_size ({config.epoch_size}) must exceed pretrain_epoch_size "
-                         f"({config.pretrain_epoch_size})")
     lr = get_lr(config.lr_init, config.lr_end, config.lr_max, config.warmup_epochs, config.epoch_size,
-                step_size, config.lr_decay_mode)
-    lr = lr[config.pretrain_epoch_size * step_size:]
+                steps, config.lr_decay_mode)
+    model, opt, amp_level = build_model(config, net, lr)
 
-    amp_level = resolve_amp_level(config)
-    loss_scale = 1.0 if amp_level == "O0" else float(config.loss_scale)
-    opt = nn.Momentum(optimizer_groups(net, config.weight_decay, config.no_decay_bn_bias), Tensor(lr),
-                      config.momentum, loss_scale=loss_scale)
-    model_kwargs = {"amp_level": amp_level, "metrics": {"acc"}}
-    if amp_level != "O0":
-        model_kwargs["loss_scale_manager"] = ms.FixedLossScaleManager(loss_scale, drop_overflow_update=False)
-        if config.device_target == "Ascend":
-            model_kwargs["keep_batchnorm_fp32"] = False
-    model = Model(net, loss_fn=create_loss(config), optimizer=opt, **model_kwargs)
+    start_step = config.pretrain_epoch_size * steps
+    resume_from = resume_checkpoint(config, ckpt_dir) if config.resume else None
+    if resume_from:
+        start_step = restore_training_state(resume_from, net, opt)
+        logger.info("resuming from %s at epoch %d, step %d", resume_from, start_step // steps + 1,
+                    start_step % steps + 1)
+    elif start_step:
+        opt.global_step.set_data(Tensor([start_step], ms.int32))  # LR continues where pre_trained stopped
+    start_epoch = start_step // steps
+    if start_epoch >= config.epoch_size:
+        raise UserInputError(f"nothing to train: the run is at epoch {start_epoch} of epoch_size "
+                             f"{config.epoch_size}")
+    if resume_from:
+        # the data order continues where the run stopped; replaying the augmentations of the
+        # skipped steps too makes the resumed run identical to an uninterrupted one
+        ds.config.set_fast_recovery(not config.resume_replay_augmentation)
+        dataset.set_init_step(start_step)
 
-    callbacks = [TimeMonitor(data_size=step_size), LossMonitor()]
-    ckpt_dir = None
-    if config.save_checkpoint and rank == 0:
-        ckpt_dir = checkpoint_dir(config, rank, distributed)
-        ckpt_config = CheckpointConfig(save_checkpoint_steps=config.save_checkpoint_epochs * step_size,
-                                       keep_checkpoint_max=config.keep_checkpoint_max)
-        callbacks.append(ModelCheckpoint(prefix="mobilenetv1", directory=ckpt_dir, config=ckpt_config))
-    logger.info("training %d epoch(s) of %d steps, batch %d, image %d, amp %s, %s",
-                epochs_to_run, step_size, config.batch_size, config.image_size, amp_level, config.device_target)
-    model.train(epochs_to_run, dataset, callbacks=callbacks, sink_size=step_size, dataset_sink_mode=True)
-    return ckpt_dir
+    record = TrainingRecord(steps, config.epoch_size, start_step,
+                            os.path.join(ckpt_dir, "metrics.jsonl") if writes_files else None)
+    record.last_saved = resume_from
+    summary = None
+    if config.enable_summary and writes_files:
+        from src.mindinsight_summary import SummaryScalars
+        summary = SummaryScalars(os.path.join(ckpt_dir, "summary"))
+    callbacks = [ProgressMonitor(record, config.batch_size, lr, config.log_interval, summary=summary)]
+    if config.save_checkpoint and writes_files:
+        callbacks.append(CheckpointSaver(record, ckpt_dir, CHECKPOINT_PREFIX, config.save_checkpoint_epochs,
+                                         config.keep_checkpoint_max))
+    if eval_dataset is not None:
+        callbacks.append(EvalMonitor(record, model, eval_dataset, config.eval_interval,
+                                     ckpt_dir if writes_files else None, CHECKPOINT_PREFIX, summary=summary))
+    logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s",
+                start_epoch + 1, config.epoch_size, steps, config.batch_size, config.image_size,
+                config.width_multiplier, amp_level, config.device_target)
+    sink = config.device_target != "CPU"  # on CPU sinking gains nothing and would forbid mid-epoch resume
+    try:
+        with _StopOnSignal(record):
+            model.train(config.epoch_size, dataset, callbacks=callbacks, dataset_sink_mode=sink,
+                        sink_size=steps if sink else -1, initial_epoch=start_epoch)
+    finally:
+        if summary is not None:
+            summary.close()
+        if record.metrics_path and os.path.exists(record.metrics_path):
+            from src.training_plot import plot_metrics
+            logger.info("curves: %s", plot_metrics(record.metrics_path, os.path.join(ckpt_dir, "curves.png")))
+    if record.diverged_at:
+        epoch, step, loss = record.diverged_at
+        kept = f"the last good checkpoint is {record.last_saved}" if record.last_saved else "no checkpoint written"
+        raise TrainingDiverged(f"loss became {loss} at epoch {epoch} step {step}: training stopped ({kept}). "
+                               "Lower lr_max, raise warmup_epochs, or check the data.")
+    if record.interrupted:
+        raise Interrupted(f"training interrupted; state saved to {record.last_saved}. "
+                          "Continue with the same command plus --resume auto")
+    return ckpt_dir if config.save_checkpoint and writes_files else None

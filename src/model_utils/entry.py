@@ -3,7 +3,7 @@ import logging
 import sys
 
 from src.model_utils.config import get_config
-from src.model_utils.errors import UserInputError
+from src.model_utils.errors import Interrupted, UserInputError
 
 
 def setup_logging(rank=None):
@@ -14,11 +14,11 @@ def setup_logging(rank=None):
 
 
 def run_entry(main, description):
-    """Parse the config (exit 2 on a config error), run ``main(config)``, exit 1 on bad input."""
+    """Parse the config (exit 2 on a config error), run ``main(config)``; bad input exits 1, Ctrl-C 130."""
     config = get_config(description=description)
     setup_logging()
     try:
         main(config)
     except UserInputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
+        print(f"{'stopped' if isinstance(err, Interrupted) else 'error'}: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)

@@ -1,0 +1,230 @@
+"""Training callbacks: progress and metrics, atomic checkpoints, validation while training.
+
+All of them are MindSpore ``Callback``s driven by ``Model.train``. ``TrainingRecord`` is shared
+state: the progress monitor marks a non-finite loss in it, the checkpoint saver then stops
+writing, so the last checkpoint on disk is always a good one.
+"""
+import json
+import logging
+import math
+import os
+import sys
+import time
+
+import numpy as np
+from mindspore.train import Callback
+
+from src.checkpoint import list_epoch_checkpoints, save_checkpoint_atomically
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingRecord:
+    """What the callbacks share: run geometry, stop reasons, the metrics file.
+
+    ``start_step`` is the global step a resumed run starts from (Model.train counts steps from 0
+    in every run); ``interrupted`` is set by a signal handler and honoured at the next step end.
+    """
+
+    def __init__(self, steps_per_epoch, total_epochs, start_step=0, metrics_path=None):
+        self.steps_per_epoch = steps_per_epoch
+        self.total_epochs = total_epochs
+        self.start_step = start_step
+        self.metrics_path = metrics_path
+        self.diverged_at = None
+        self.interrupted = False
+        self.last_saved = None
+
+    def global_step(self, cb_params):
+        return self.start_step + cb_params.cur_step_num
+
+    def step_in_epoch(self, cb_params):
+        return (self.global_step(cb_params) - 1) % self.steps_per_epoch + 1
+
+    def write(self, **record):
+        if self.metrics_path:
+            with open(self.metrics_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def _loss_value(cb_params):
+    output = cb_params.net_outputs
+    if isinstance(output, (tuple, list)):
+        output = output[0]
+    return float(np.mean(output.asnumpy()))
+
+
+def _format_seconds(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressMonitor(Callback):
+    """Loss, LR, img/s and ETA: a live line on a terminal, plain lines every ``log_interval`` steps otherwise.
+
+    Every logged step and every epoch also goes to the metrics file (JSON lines), and a
+    non-finite loss stops training.
+    """
+
+    def __init__(self, record, batch_size, lr_per_step, log_interval=50, stream=None, summary=None):
+        super().__init__()
+        self.record = record
+        self.steps_per_epoch = record.steps_per_epoch
+        self.batch_size = batch_size
+        self.lr_per_step = lr_per_step
+        self.log_interval = max(1, log_interval)
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.summary = summary
+        self._epoch_start = self._window_start = None
+        self._window_steps = 0
+        self._epoch_losses = []
+        self._run_start = None
+        self._steps_done = 0
+
+    def on_train_begin(self, run_context):
+        self._run_start = time.time()
+
+    def on_train_epoch_begin(self, run_context):
+        self._epoch_start = self._window_start = time.time()
+        self._window_steps = 0
+        self._epoch_losses = []
+
+    def on_train_step_end(self, run_context):
+        cb_params = run_context.original_args()
+        loss = _loss_value(cb_params)
+        epoch, global_step = cb_params.cur_epoch_num, self.record.global_step(cb_params)
+        step = self.record.step_in_epoch(cb_params)
+        if self.record.interrupted:
+            run_context.request_stop()
+        if not math.isfinite(loss):
+            self.record.diverged_at = (epoch, step, loss)
+            self.record.write(type="diverged", epoch=epoch, step=step, global_step=global_step, loss=str(loss))
+            run_context.request_stop()
+            return
+        self._epoch_losses.append(loss)
+        self._window_steps += 1
+        self._steps_done += 1
+        if not (self.live or step % self.log_interval == 0 or step == self.steps_per_epoch):
+            return
+        now = time.time()
+        img_per_s = self._window_steps * self.batch_size / max(now - self._window_start, 1e-9)
+        remaining = self.record.total_epochs * self.steps_per_epoch - global_step
+        eta = remaining * (now - self._run_start) / self._steps_done
+        lr = float(self.lr_per_step[min(global_step - 1, len(self.lr_per_step) - 1)])
+        text = (f"epoch: {epoch} step: {step}/{self.steps_per_epoch}, loss is {loss:.6f}, lr {lr:.6f}, "
+                f"{img_per_s:.1f} img/s, eta {_format_seconds(eta)}")
+        if self.live:
+            self.stream.write("\r" + text + "\033[K")
+            self.stream.flush()
+        else:
+            print(text, file=self.stream, flush=True)
+        if step % self.log_interval == 0 or step == self.steps_per_epoch:
+            self._window_start, self._window_steps = now, 0
+            self.record.write(type="step", epoch=epoch, step=step, global_step=global_step, loss=loss, lr=lr,
+                              img_per_s=round(img_per_s, 2), time=round(now - self._run_start, 3))
+            if self.summary is not None:
+                self.summary.scalars(global_step, loss=loss, lr=lr)
+
+    def on_train_epoch_end(self, run_context):
+        if self.record.diverged_at or not self._epoch_losses:
+            return
+        cb_params = run_context.original_args()
+        seconds = time.time() - self._epoch_start
+        mean_loss = float(np.mean(self._epoch_losses)) if self._epoch_losses else float("nan")
+        if self.live:
+            self.stream.write("\n")
+        # the official LossMonitor / TimeMonitor lines
+        print(f"epoch: {cb_params.cur_epoch_num} step: {self.record.step_in_epoch(cb_params)}, loss is "
+              f"{self._epoch_losses[-1]}", file=self.stream)
+        print(f"Train epoch time: {seconds * 1000:.3f} ms, per step time: "
+              f"{seconds * 1000 / len(self._epoch_losses):.3f} ms", file=self.stream, flush=True)
+        self.record.write(type="epoch", epoch=cb_params.cur_epoch_num, global_step=self.record.global_step(cb_params),
+                          mean_loss=mean_loss, epoch_time=round(seconds, 3))
+
+
+class CheckpointSaver(Callback):
+    """``{prefix}-{epoch}_{steps}.ckpt`` every ``save_every`` epochs and after the last, written atomically.
+
+    Keeps the newest ``keep_max`` of them. Nothing is written once the loss went non-finite.
+    An interrupted run (Ctrl-C, SIGTERM) saves its state at the step it stopped,
+    ``{prefix}-{epoch}_{step}.ckpt`` with step < steps per epoch, which ``--resume`` continues from.
+    A checkpoint holds the network, the optimizer state (moments, global_step) and ``epoch_num``.
+    """
+
+    def __init__(self, record, directory, prefix, save_every, keep_max):
+        super().__init__()
+        self.record = record
+        self.directory = directory
+        self.prefix = prefix
+        self.save_every = max(1, save_every)
+        self.keep_max = keep_max
+
+    def path_for(self, epoch, step):
+        return os.path.join(self.directory, f"{self.prefix}-{epoch}_{step}.ckpt")
+
+    def save(self, cb_params, epoch, step):
+        """Write the current training state as ``{prefix}-{epoch}_{step}.ckpt``."""
+        path = self.path_for(epoch, step)
+        save_checkpoint_atomically(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step})
+        self.record.last_saved = path
+        self._prune()
+        return path
+
+    def _prune(self):
+        if self.keep_max <= 0:
+            return
+        for _, path in list_epoch_checkpoints(self.directory, self.prefix)[:-self.keep_max]:
+            os.remove(path)
+
+    def on_train_epoch_end(self, run_context):
+        cb_params = run_context.original_args()
+        epoch = cb_params.cur_epoch_num
+        if self.record.diverged_at or self.record.step_in_epoch(cb_params) != self.record.steps_per_epoch:
+            return
+        if epoch % self.save_every == 0 or epoch == self.record.total_epochs:
+            self.save(cb_params, epoch, self.record.steps_per_epoch)
+
+    def on_train_end(self, run_context):
+        cb_params = run_context.original_args()
+        if self.record.interrupted and not self.record.diverged_at and cb_params.cur_step_num > 0:
+            path = self.save(cb_params, cb_params.cur_epoch_num, self.record.step_in_epoch(cb_params))
+            logger.info("interrupted: training state saved to %s (continue with --resume auto)", path)
+
+
+class EvalMonitor(Callback):
+    """Top-1/top-5 on the evaluation set every ``interval`` epochs; keeps ``{prefix}-best.ckpt``."""
+
+    def __init__(self, record, model, eval_dataset, interval, directory, prefix, summary=None):
+        super().__init__()
+        self.record = record
+        self.model = model
+        self.eval_dataset = eval_dataset
+        self.interval = interval
+        self.best_path = os.path.join(directory, f"{prefix}-best.ckpt") if directory else None
+        self.best = -1.0
+        self.summary = summary
+
+    def on_train_epoch_end(self, run_context):
+        cb_params = run_context.original_args()
+        epoch = cb_params.cur_epoch_num
+        if self.record.diverged_at or self.record.step_in_epoch(cb_params) != self.record.steps_per_epoch:
+            return
+        if not (epoch % self.interval == 0 or epoch == self.record.total_epochs):
+            return
+        start = time.time()
+        res = self.model.eval(self.eval_dataset, dataset_sink_mode=False)
+        top1, top5 = float(res["top_1_accuracy"]), float(res["top_5_accuracy"])
+        improved = top1 > self.best
+        if improved:
+            self.best = top1
+            if self.best_path:
+                save_checkpoint_atomically(cb_params.train_network, self.best_path,
+                                           {"epoch_num": epoch, "step_num": self.record.steps_per_epoch})
+        logger.info("epoch %d validation: top-1 %.4f, top-5 %.4f (%.1f s)%s", epoch, top1, top5,
+                    time.time() - start, f", best so far -> {self.best_path}" if improved and self.best_path else "")
+        self.record.write(type="eval", epoch=epoch, global_step=self.record.global_step(cb_params),
+                          top_1_accuracy=top1,
+                          top_5_accuracy=top5, best_top_1_accuracy=self.best)
+        if self.summary is not None:
+            self.summary.scalars(self.record.global_step(cb_params), top_1_accuracy=top1, top_5_accuracy=top5)

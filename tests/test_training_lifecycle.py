@@ -1,0 +1,168 @@
+"""Training a user can trust: exact resume, interruption, divergence, validation, records, bad output folders."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import mindspore as ms
+
+from src.checkpoint import list_epoch_checkpoints, save_checkpoint_atomically
+from src.mobilenet_v1 import MobileNetV1
+from tests.conftest import ROOT, run_entry_point
+
+# 64 images, batch 16: 4 steps per epoch
+TINY = ["--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32", "--num_samples", "64",
+        "--batch_size", "16", "--log_interval", "1", "--save_checkpoint_epochs", "1", "--lr_decay_mode",
+        "cosine_warmup", "--warmup_epochs", "0.5", "--lr_max", "0.05"]
+
+
+def step_losses(folder):
+    with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    return {r["global_step"]: r["loss"] for r in records if r["type"] == "step"}
+
+
+def train(folder, cifar_dirs, *extra):
+    return run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *TINY, "--save_checkpoint_path", folder,
+                           *extra, cwd=folder)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, cifar_dirs):
+    folder = str(tmp_path_factory.mktemp("full"))
+    proc = train(folder, cifar_dirs, "--epoch_size", "3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return folder, step_losses(folder)
+
+
+def test_resumed_run_repeats_the_uninterrupted_losses(tmp_path, cifar_dirs, uninterrupted):
+    folder, losses = uninterrupted
+    assert sorted(losses) == list(range(1, 13))
+    resumed = str(tmp_path)
+    proc = train(resumed, cifar_dirs, "--epoch_size", "3", "--resume", os.path.join(folder, "mobilenetv1-1_4.ckpt"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming from" in proc.stderr and "at epoch 2, step 1" in proc.stderr
+    again = step_losses(resumed)
+    assert sorted(again) == list(range(5, 13))
+    for step in range(5, 13):
+        assert again[step] == losses[step], (step, again[step], losses[step])
+    final = ms.load_checkpoint(os.path.join(resumed, "mobilenetv1-3_4.ckpt"))
+    reference = ms.load_checkpoint(os.path.join(folder, "mobilenetv1-3_4.ckpt"))
+    assert int(final["global_step"].asnumpy()[0]) == 12
+    np.testing.assert_array_equal(final["fc.weight"].asnumpy(), reference["fc.weight"].asnumpy())
+
+
+def test_records_curves_and_official_lines(uninterrupted):
+    folder, _ = uninterrupted
+    with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    epochs = [r for r in records if r["type"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2, 3] and all(r["mean_loss"] > 0 for r in epochs)
+    steps = [r for r in records if r["type"] == "step"]
+    assert steps[0]["lr"] < steps[1]["lr"] and steps[-1]["lr"] == pytest.approx(1e-5)  # lr_end of the CIFAR-10 YAML
+    assert os.path.getsize(os.path.join(folder, "curves.png")) > 10000
+    assert [os.path.basename(p) for _, p in list_epoch_checkpoints(folder)] == [
+        "mobilenetv1-1_4.ckpt", "mobilenetv1-2_4.ckpt", "mobilenetv1-3_4.ckpt"]
+
+
+def test_ctrl_c_saves_state_and_resume_auto_finishes(tmp_path, cifar_dirs, uninterrupted):
+    _, losses = uninterrupted
+    folder = str(tmp_path)
+    cmd = [sys.executable, os.path.join(ROOT, "train.py"), "--dataset_path", cifar_dirs[0], *TINY,
+           "--save_checkpoint_path", folder, "--epoch_size", "3"]
+    proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("epoch: 2 step: 2/4"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-3000:]
+    assert "state saved to" in err and "Traceback" not in err
+    saved = [os.path.basename(p) for _, p in list_epoch_checkpoints(folder)]
+    assert saved[0] == "mobilenetv1-1_4.ckpt" and len(saved) == 2 and saved[1].startswith("mobilenetv1-2_")
+    done = train(folder, cifar_dirs, "--epoch_size", "3", "--resume", "auto")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert os.path.exists(os.path.join(folder, "mobilenetv1-3_4.ckpt"))
+    resumed = step_losses(folder)
+    assert resumed[12] == losses[12]  # same data order and state as the uninterrupted run
+
+
+def test_validation_while_training_keeps_best_and_writes_summary(tmp_path, cifar_dirs):
+    folder = str(tmp_path)
+    proc = train(folder, cifar_dirs, "--epoch_size", "2", "--eval_interval", "1", "--eval_dataset_path",
+                 cifar_dirs[1], "--enable_summary", "True")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as f:
+        evals = [json.loads(line) for line in f if '"eval"' in line]
+    assert [e["epoch"] for e in evals] == [1, 2]
+    assert all(0 <= e["top_1_accuracy"] <= e["top_5_accuracy"] <= 1 for e in evals)
+    assert "validation: top-1" in proc.stderr
+    best = ms.load_checkpoint(os.path.join(folder, "mobilenetv1-best.ckpt"))
+    best_epoch = max(evals, key=lambda e: e["top_1_accuracy"])["epoch"]
+    assert int(best["epoch_num"].asnumpy()) == best_epoch
+    summaries = os.listdir(os.path.join(folder, "summary"))
+    assert any(".summary." in name for name in summaries)
+    assert os.path.getsize(os.path.join(folder, "summary", summaries[0])) > 0
+
+
+def test_divergence_stops_and_keeps_last_good_checkpoint(tmp_path, cifar_dirs, uninterrupted):
+    folder, _ = uninterrupted
+    run_dir = str(tmp_path)
+    good = os.path.join(folder, "mobilenetv1-1_4.ckpt")
+    proc = train(run_dir, cifar_dirs, "--epoch_size", "3", "--resume", good, "--lr_max", "1e30",
+                 "--lr_init", "1e30")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "loss became nan" in proc.stderr.lower() or "loss became inf" in proc.stderr.lower()
+    assert f"the last good checkpoint is {good}" in proc.stderr
+    assert list_epoch_checkpoints(run_dir) == []  # nothing written after divergence
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--save_checkpoint_path", "/etc/hostname/run"], "output folder /etc/hostname/run is not writable"),
+    (["--resume", "/no/such.ckpt"], "--resume: checkpoint not found: /no/such.ckpt"),
+    (["--eval_interval", "1"], "eval_interval > 0 needs --eval_dataset_path"),
+])
+def test_bad_output_or_resume_reported_before_compute(tmp_path, cifar_dirs, args, message):
+    proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *TINY, "--save_checkpoint_path",
+                           tmp_path, *args, cwd=tmp_path)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert "loss is" not in proc.stdout
+
+
+def test_corrupt_resume_checkpoint_named(tmp_path, cifar_dirs):
+    bad = tmp_path / "mobilenetv1-1_4.ckpt"
+    bad.write_bytes(b"\x00" * 100)
+    proc = train(str(tmp_path), cifar_dirs, "--epoch_size", "2", "--resume", "auto")
+    assert proc.returncode == 1 and f"cannot read checkpoint {bad}" in proc.stderr
+
+
+def test_atomic_save_leaves_old_file_when_writing_fails(tmp_path, monkeypatch):
+    net = MobileNetV1(class_num=10, width_multiplier=0.25)
+    path = str(tmp_path / "mobilenetv1-1_4.ckpt")
+    save_checkpoint_atomically(net, path)
+    before = open(path, "rb").read()
+
+    def crash(_cell, name, **_kwargs):
+        with open(name, "wb") as f:
+            f.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ms, "save_checkpoint", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint_atomically(net, path)
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["mobilenetv1-1_4.ckpt"]
+    (tmp_path / ".mobilenetv1-9_4.ckpt.partial-1.ckpt").write_bytes(b"x")
+    assert [p for _, p in list_epoch_checkpoints(str(tmp_path))] == [path]
+
+
+def test_fine_tuning_from_other_class_count_through_train_py(tmp_path, cifar_dirs):
+    source = str(tmp_path / "imagenet_like.ckpt")
+    ms.save_checkpoint(MobileNetV1(class_num=1001, width_multiplier=0.25), source)
+    proc = train(str(tmp_path), cifar_dirs, "--epoch_size", "1", "--pre_trained", source)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "classifier is re-initialised" in proc.stderr
