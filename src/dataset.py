@@ -35,12 +35,20 @@ def clamp_workers(requested):
     return max(1, min(int(requested), os.cpu_count() or 1))
 
 
-def _rank_info(device_num):
-    """(num_shards, shard_id) of this process in a data-parallel job; (None, None) otherwise."""
+def training_shard(device_num):
+    """(num_shards, shard_id) of this process in a data-parallel job; None otherwise."""
     from mindspore.communication.management import GlobalComm, get_group_size, get_rank
     if device_num <= 1 or not GlobalComm.INITED or get_group_size() <= 1:
-        return None, None
+        return None
     return get_group_size(), get_rank()
+
+
+def _shard_for(do_train, device_num, shard):
+    """An explicit shard, else this process's part of a data-parallel job when training.
+
+    Evaluation is never sharded: every rank scores the whole evaluation set.
+    """
+    return shard or (training_shard(device_num) if do_train else None) or (None, None)
 
 
 def cifar10_files(dataset_path):
@@ -84,15 +92,17 @@ def _finish(data_set, do_train, batch_size, workers):
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, stats="cifar10"):
+                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
+    ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
+    in a data-parallel job reads its rank's part.
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
     cifar10_files(dataset_path)
     workers = clamp_workers(num_parallel_workers)
-    num_shards, shard_id = _rank_info(device_num)
+    num_shards, shard_id = _shard_for(do_train, device_num, shard)
     data_set = ds.Cifar10Dataset(dataset_path, usage="all", num_samples=num_samples or None,
                                  num_parallel_workers=workers, shuffle=do_train,
                                  num_shards=num_shards, shard_id=shard_id)
@@ -107,11 +117,11 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
 
 
 def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None):
+                    num_parallel_workers=8, num_samples=None, shard=None):
     """ImageNet class-folder pipeline (decode, random-resized crop / resize + center crop, normalise)."""
     imagenet_folder(dataset_path)
     workers = clamp_workers(num_parallel_workers)
-    num_shards, shard_id = _rank_info(device_num)
+    num_shards, shard_id = _shard_for(do_train, device_num, shard)
     data_set = ds.ImageFolderDataset(dataset_path, num_samples=num_samples or None,
                                      num_parallel_workers=workers, shuffle=do_train,
                                      num_shards=num_shards, shard_id=shard_id)

@@ -49,7 +49,11 @@ def optimizer_groups(net, weight_decay, no_decay_bn_bias):
 
 
 def checkpoint_dir(config, rank, distributed):
-    """Official layout: save_checkpoint_path, plus ckpt_<rank>/ in a distributed job."""
+    """Official layout: save_checkpoint_path, plus ckpt_<rank>/ in a distributed job.
+
+    Every rank writes its own folder (as the official GPU runs did): the ranks hold identical
+    weights, and each folder is complete on its own (checkpoints, metrics, curves).
+    """
     if distributed:
         return os.path.join(config.save_checkpoint_path, f"ckpt_{rank}")
     return config.save_checkpoint_path
@@ -124,9 +128,7 @@ def train(config, rank=0, distributed=False):
     if config.eval_interval > 0 and not config.eval_dataset_path:
         raise UserInputError("eval_interval > 0 needs --eval_dataset_path (the evaluation set)")
     ckpt_dir = checkpoint_dir(config, rank, distributed)
-    writes_files = rank == 0
-    if writes_files:
-        ensure_writable(ckpt_dir)
+    ensure_writable(ckpt_dir)
     dataset = create_dataset_from_config(config, do_train=True)
     eval_dataset = None
     if config.eval_interval > 0:
@@ -163,23 +165,25 @@ def train(config, rank=0, distributed=False):
         ds.config.set_fast_recovery(not config.resume_replay_augmentation)
         dataset.set_init_step(start_step)
 
-    record = TrainingRecord(steps, config.epoch_size, start_step,
-                            os.path.join(ckpt_dir, "metrics.jsonl") if writes_files else None)
+    record = TrainingRecord(steps, config.epoch_size, start_step, os.path.join(ckpt_dir, "metrics.jsonl"))
     record.last_saved = resume_from
     summary = None
-    if config.enable_summary and writes_files:
+    if config.enable_summary:
         from src.mindinsight_summary import SummaryScalars
         summary = SummaryScalars(os.path.join(ckpt_dir, "summary"))
     callbacks = [ProgressMonitor(record, config.batch_size, lr, config.log_interval, summary=summary)]
-    if config.save_checkpoint and writes_files:
+    if config.save_checkpoint:
         callbacks.append(CheckpointSaver(record, ckpt_dir, CHECKPOINT_PREFIX, config.save_checkpoint_epochs,
                                          config.keep_checkpoint_max))
     if eval_dataset is not None:
         callbacks.append(EvalMonitor(record, model, eval_dataset, config.eval_interval,
-                                     ckpt_dir if writes_files else None, CHECKPOINT_PREFIX, summary=summary))
+                                     ckpt_dir, CHECKPOINT_PREFIX, summary=summary))
     logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s",
                 start_epoch + 1, config.epoch_size, steps, config.batch_size, config.image_size,
                 config.width_multiplier, amp_level, config.device_target)
+    if distributed:
+        logger.info("rank %d reads shard %d of %d of the training set (%d images per epoch)", rank, rank,
+                    config.device_num, steps * config.batch_size)
     sink = config.device_target != "CPU"  # on CPU sinking gains nothing and would forbid mid-epoch resume
     try:
         with _StopOnSignal(record):
@@ -199,4 +203,4 @@ def train(config, rank=0, distributed=False):
     if record.interrupted:
         raise Interrupted(f"training interrupted; state saved to {record.last_saved}. "
                           "Continue with the same command plus --resume auto")
-    return ckpt_dir if config.save_checkpoint and writes_files else None
+    return ckpt_dir if config.save_checkpoint else None

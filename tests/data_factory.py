@@ -60,3 +60,15 @@ def write_fashion_mnist_idx(folder, train=10000, test=10000, compress=True, seed
         write_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte{suffix}"), labels, 2049, compress)
         out[split] = (images, labels)
     return out
+
+
+def write_indexed_cifar_bin(path):
+    """A CIFAR-10 file whose image i is one flat colour encoding i (R = i % 256, G = i // 256), for
+    checking which records a pipeline read: crops, flips and padding keep the centre pixel."""
+    index = np.arange(CIFAR_RECORDS)
+    images = np.zeros((CIFAR_RECORDS, 3, 32, 32), np.uint8)
+    images[:, 0] = (index % 256)[:, None, None]
+    images[:, 1] = (index // 256)[:, None, None]
+    labels = (index % 10).astype(np.uint8)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    np.concatenate([labels[:, None], images.reshape(CIFAR_RECORDS, -1)], axis=1).tofile(path)

@@ -90,3 +90,23 @@ def test_unreadable_image_fails_loudly(tmp_path, imagenet_root, monkeypatch):
 def test_workers_clamped_to_cpu_count():
     assert clamp_workers(64) == os.cpu_count()
     assert clamp_workers(0) == 1
+
+
+def _record_ids(dataset):
+    """Record indices from the centre pixels of write_indexed_cifar_bin images (undoing Normalize)."""
+    mean, std = np.array([0.4914, 0.4822]), np.array([0.2023, 0.1994])
+    ids = []
+    for images, _ in _batches(dataset):
+        centre = images[:, :2, 16, 16] * std + mean
+        red, green = np.rint(centre * 255).astype(int).T
+        ids.extend(red + 256 * green)
+    return ids
+
+
+def test_training_shards_are_disjoint_halves(tmp_path):
+    from tests.data_factory import write_indexed_cifar_bin
+    write_indexed_cifar_bin(str(tmp_path / "data_batch_1.bin"))
+    shards = [_record_ids(create_dataset1(str(tmp_path), True, batch_size=500, image_size=32, shard=(2, rank)))
+              for rank in (0, 1)]
+    assert len(shards[0]) == len(shards[1]) == 5000
+    assert set(shards[0]).isdisjoint(shards[1]) and set(shards[0]) | set(shards[1]) == set(range(10000))

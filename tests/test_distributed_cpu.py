@@ -1,0 +1,63 @@
+"""Data-parallel training on CPU through scripts/run_distribute_train_cpu.sh (msrun, 2 workers on 127.0.0.1)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import mindspore as ms
+
+from tests.conftest import ROOT, run_entry_point
+
+FLAGS = ["--width_multiplier", "0.25", "--image_size", "32", "--num_samples", "128", "--batch_size", "16",
+         "--epoch_size", "2", "--log_interval", "1", "--lr_max", "0.05", "--warmup_epochs", "0"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def losses(folder):
+    with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as f:
+        return [r["loss"] for r in map(json.loads, f) if r["type"] == "step"]
+
+
+def network_params(path):
+    return {k: v.asnumpy() for k, v in ms.load_checkpoint(path).items() if k.startswith(("network.", "fc."))}
+
+
+def test_two_workers_share_the_data_and_end_identical(tmp_path, cifar_dirs):
+    env = dict(os.environ, FOREGROUND="1", MASTER_PORT=str(free_port()),
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "cifar10",
+                           cifar_dirs[0], "2", *FLAGS], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    run_dir = tmp_path / "train_parallel"
+    logs = {rank: (run_dir / "msrun_log" / f"worker_{rank}.log").read_text() for rank in (0, 1)}
+    assert proc.returncode == 0, proc.stdout + "\n".join(v[-2000:] for v in logs.values())
+    for rank in (0, 1):
+        assert f"[rank {rank}]" in logs[rank]
+        assert f"rank {rank} reads shard {rank} of 2 of the training set (128 images per epoch)" in logs[rank]
+    ranks = [str(run_dir / f"ckpt_{rank}") for rank in (0, 1)]
+    # each rank computed its loss on its own shard (num_samples caps each shard at 128 images) ...
+    assert len(losses(ranks[0])) == len(losses(ranks[1])) == 16
+    assert losses(ranks[0]) != losses(ranks[1])
+    # ... and the all-reduced updates left the ranks with bit-identical trainable weights; the BN
+    # running statistics are each rank's own (not all-reduced), so they differ, as data did
+    final = [network_params(os.path.join(r, "mobilenetv1-2_8.ckpt")) for r in ranks]
+    assert final[0].keys() == final[1].keys()
+    running = [k for k in final[0] if k.endswith(("moving_mean", "moving_variance"))]
+    assert len(running) == 54
+    for name in set(final[0]) - set(running):
+        np.testing.assert_array_equal(final[0][name], final[1][name], err_msg=name)
+    assert all(np.abs(final[0][k] - final[1][k]).max() > 0 for k in running[:2])
+
+    alone = tmp_path / "single"
+    single = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], "--device_target", "CPU", *FLAGS,
+                             "--save_checkpoint_path", alone, cwd=tmp_path)
+    assert single.returncode == 0, single.stderr[-3000:]
+    reference = network_params(str(alone / "mobilenetv1-2_8.ckpt"))
+    assert max(np.abs(reference[k] - final[0][k]).max() for k in reference if k not in running) > 1e-3

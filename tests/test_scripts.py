@@ -1,0 +1,76 @@
+"""The launch scripts themselves: argument count, paths and dataset names are checked up front."""
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+SCRIPTS = {
+    # script: (arguments that are all valid except for the checked one, index of DATASET_PATH)
+    "run_train_cpu.sh": ["cifar10", "{data}"],
+    "run_eval_cpu.sh": ["cifar10", "{data}", "{ckpt}"],
+    "run_standalone_train.sh": ["cifar10", "{data}", "0"],
+    "run_standalone_train_gpu.sh": ["cifar10", "{data}"],
+    "run_distribute_train.sh": ["cifar10", "{table}", "{data}"],
+    "run_distribute_train_gpu.sh": ["cifar10", "{config}", "{data}"],
+    "run_distribute_train_cpu.sh": ["cifar10", "{data}", "2"],
+    "run_eval.sh": ["cifar10", "{data}", "{ckpt}", "0"],
+}
+
+
+def run_script(name, args, cwd):
+    return subprocess.run(["bash", os.path.join(ROOT, "scripts", name), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def paths(tmp_path):
+    (tmp_path / "data").mkdir()
+    for name in ("model.ckpt", "hccl_8p.json"):
+        (tmp_path / name).write_text("x")
+    return {"data": "data", "ckpt": "model.ckpt", "table": "hccl_8p.json",
+            "config": os.path.join(ROOT, "default_config.yaml")}
+
+
+def _valid(name, paths):
+    return [arg.format(**paths) for arg in SCRIPTS[name]]
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_wrong_argument_count_prints_usage(name, tmp_path):
+    proc = run_script(name, ["cifar10"], tmp_path)
+    assert proc.returncode == 1 and f"usage: bash {name}" in proc.stdout
+    assert not (tmp_path / "train").exists() and not (tmp_path / "eval").exists()
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_unknown_dataset_name(name, tmp_path, paths):
+    args = _valid(name, paths)
+    args[0] = "mnist"
+    proc = run_script(name, args, tmp_path)
+    assert proc.returncode == 1 and "the selected dataset 'mnist' is none of cifar10, imagenet2012, fashion_mnist" \
+        in proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_missing_paths_are_named(name, tmp_path, paths):
+    template = SCRIPTS[name]
+    for index, arg in enumerate(template):
+        if not arg.startswith("{"):
+            continue
+        args = _valid(name, paths)
+        args[index] = "missing/thing"
+        proc = run_script(name, args, tmp_path)
+        assert proc.returncode == 1, (name, index, proc.stdout, proc.stderr)
+        assert f"{tmp_path}/missing/thing" in proc.stderr  # made absolute before the check
+
+
+@pytest.mark.parametrize("name,args,message", [
+    ("run_standalone_train.sh", ["cifar10", "{data}", "zero"], "DEVICE_ID must be a number"),
+    ("run_eval.sh", ["cifar10", "{data}", "{ckpt}", "x"], "DEVICE_ID must be a number"),
+    ("run_distribute_train_cpu.sh", ["cifar10", "{data}", "0"], "WORKER_NUM must be a positive number"),
+])
+def test_numbers_are_checked(name, args, message, tmp_path, paths):
+    proc = run_script(name, [a.format(**paths) for a in args], tmp_path)
+    assert proc.returncode == 1 and message in proc.stderr
