@@ -3,7 +3,7 @@
 #   bash run_distribute_train.sh [cifar10|imagenet2012|fashion_mnist] [RANK_TABLE_FILE] [DATASET_PATH] [PRETRAINED_CKPT_PATH](optional) [--key value ...]
 # One process per device in ./train_parallel<i> (log: train_parallel<i>/log.txt), pinned to its
 # share of the CPUs. Create the rank table with models/utils/hccl_tools (hccl_8p_*.json).
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 USAGE="usage: bash run_distribute_train.sh [cifar10|imagenet2012|fashion_mnist] [RANK_TABLE_FILE] [DATASET_PATH] [PRETRAINED_CKPT_PATH](optional) [--key value ...]"
 positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
 if [ ${#positional[@]} -lt 3 ] || [ ${#positional[@]} -gt 4 ]; then echo "$USAGE"; exit 1; fi

@@ -3,7 +3,7 @@
 #   bash run_distribute_train_cpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [WORKER_NUM] [PRETRAINED_CKPT_PATH](optional) [--key value ...]
 # Runs in ./train_parallel: msrun_log/worker_<i>.log per rank, log.txt for msrun itself;
 # rank 0 writes the checkpoints to ckpt_0/. MASTER_PORT (default 8118) picks the scheduler port.
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 USAGE="usage: bash run_distribute_train_cpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [WORKER_NUM] [PRETRAINED_CKPT_PATH](optional) [--key value ...]"
 positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
 if [ ${#positional[@]} -lt 3 ] || [ ${#positional[@]} -gt 4 ]; then echo "$USAGE"; exit 1; fi

@@ -3,7 +3,7 @@
 #   bash run_distribute_train_gpu.sh [cifar10|imagenet2012|fashion_mnist] [CONFIG_PATH] [DATASET_PATH] [PRETRAINED_CKPT_PATH](optional) [--key value ...]
 # DEVICE_NUM (default 4) processes, started with mpirun where it exists (the official way),
 # otherwise with MindSpore's msrun. Runs in ./train_parallel (log: train_parallel/log.txt).
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 USAGE="usage: bash run_distribute_train_gpu.sh [cifar10|imagenet2012|fashion_mnist] [CONFIG_PATH] [DATASET_PATH] [PRETRAINED_CKPT_PATH](optional) [--key value ...]"
 positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
 if [ ${#positional[@]} -lt 3 ] || [ ${#positional[@]} -gt 4 ]; then echo "$USAGE"; exit 1; fi

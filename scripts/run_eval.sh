@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Evaluate on an Ascend device: bash run_eval.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [CHECKPOINT_PATH] [DEVICE_ID] [--key value ...]
 # Runs in ./eval (log: eval/log_eval.txt). DEVICE_TARGET=GPU|CPU evaluates there instead.
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 USAGE="usage: bash run_eval.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [CHECKPOINT_PATH] [DEVICE_ID] [--key value ...]"
 positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
 if [ ${#positional[@]} -ne 4 ]; then echo "$USAGE"; exit 1; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Evaluate on CPU: bash run_eval_cpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [CHECKPOINT_PATH] [--key value ...]
 # Runs in ./eval (log: eval/log_eval_cpu.txt, ending with the result: line).
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 USAGE="usage: bash run_eval_cpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [CHECKPOINT_PATH] [--key value ...]"
 positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
 if [ ${#positional[@]} -ne 3 ]; then echo "$USAGE"; exit 1; fi

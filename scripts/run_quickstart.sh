@@ -13,7 +13,7 @@ REPO_ROOT="$(pwd)"
 
 FULL=0
 if [ "${1:-}" = "--full" ]; then FULL=1; shift; fi
-if [ $# -gt 1 ]; then echo "usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]"; exit 1; fi
+if [ $# -gt 1 ] || [ "${1:0:1}" = "-" ]; then echo "usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]"; exit 1; fi
 if [ "$FULL" = 1 ]; then OUT="${1:-output/fashion_mnist_full}"; else OUT="${1:-output/quickstart}"; fi
 mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 DATA="$REPO_ROOT/data/fashion_mnist"
@@ -21,9 +21,9 @@ CONFIG="$REPO_ROOT/default_config_fashion_mnist.yaml"
 
 start=$(date +%s)
 # shellcheck disable=SC1091
-source scripts/env_setup.sh
+source scripts/lib/fashion_mnist_env.sh
 # shellcheck disable=SC1091
-source scripts/fashion_mnist_env.sh
+source scripts/lib/env_setup.sh
 
 python -m src.convert_fashion_mnist --idx_dir "$FASHION_MNIST_DIR" --output_dir "$DATA"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train on one GPU: bash run_standalone_train_gpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [DEVICE_ID](optional) [PRETRAINED_CKPT_PATH](optional) [--key value ...]
 # DEVICE_ID (a number, default 0) selects the GPU through CUDA_VISIBLE_DEVICES. Runs in ./train (log: train/log.txt).
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 USAGE="usage: bash run_standalone_train_gpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [DEVICE_ID](optional) [PRETRAINED_CKPT_PATH](optional) [--key value ...]"
 positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
 if [ ${#positional[@]} -lt 2 ] || [ ${#positional[@]} -gt 4 ]; then echo "$USAGE"; exit 1; fi

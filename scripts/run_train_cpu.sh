@@ -2,7 +2,7 @@
 # Train on CPU: bash run_train_cpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [PRETRAINED_CKPT_PATH](optional) [--key value ...]
 # Runs in ./train (log: train/log.txt). For ImageNet the per-device batch is 32 with LR 0.1
 # (the Ascend YAML's 256 / 0.8 scaled down), not the Ascend values the official script used.
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 USAGE="usage: bash run_train_cpu.sh [cifar10|imagenet2012|fashion_mnist] [DATASET_PATH] [PRETRAINED_CKPT_PATH](optional) [--key value ...]"
 positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
 if [ ${#positional[@]} -lt 2 ] || [ ${#positional[@]} -gt 3 ]; then echo "$USAGE"; exit 1; fi

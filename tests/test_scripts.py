@@ -74,3 +74,17 @@ def test_missing_paths_are_named(name, tmp_path, paths):
 def test_numbers_are_checked(name, args, message, tmp_path, paths):
     proc = run_script(name, [a.format(**paths) for a in args], tmp_path)
     assert proc.returncode == 1 and message in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["a", "b"], ["--fast"]])
+def test_quickstart_usage(args, tmp_path):
+    proc = run_script("run_quickstart.sh", args, tmp_path)
+    assert proc.returncode == 1 and "usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]" in proc.stdout
+
+
+def test_quickstart_names_a_folder_without_the_data(tmp_path):
+    env = dict(os.environ, FASHION_MNIST_DIR=str(tmp_path))
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_quickstart.sh"), str(tmp_path / "out")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert f"FASHION_MNIST_DIR={tmp_path} lacks the four Fashion-MNIST IDX files" in proc.stdout

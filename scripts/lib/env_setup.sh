@@ -2,9 +2,9 @@
 # Sourced by the run_*.sh scripts: makes sure a Python environment with the pinned
 # requirements is active. Uses the active virtualenv if there is one, otherwise creates
 # (once) and activates ./.venv at the repository root (override with MOBILENET_VENV).
-# Usage: source scripts/env_setup.sh [extra requirements file ...]
+# Usage: source scripts/lib/env_setup.sh [extra requirements file ...]
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 if [ -z "${VIRTUAL_ENV:-}" ]; then
     venv="${MOBILENET_VENV:-$REPO_ROOT/.venv}"
     if [ ! -x "$venv/bin/python" ]; then
@@ -14,13 +14,13 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
     # shellcheck disable=SC1091
     . "$venv/bin/activate"
 fi
-stamp="$VIRTUAL_ENV/.mobilenetv1-requirements"
-wanted="$(cat "$REPO_ROOT/requirements.txt" "$@" | md5sum | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+# one stamp per requirement set, so the quickstart and the tests do not reinstall each other's
+stamp="$VIRTUAL_ENV/.mobilenetv1-requirements-$(cat "$REPO_ROOT/requirements.txt" "$@" | md5sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ]; then
     echo "[setup] installing requirements into $VIRTUAL_ENV"
     req_args=(-r "$REPO_ROOT/requirements.txt")
     for extra in "$@"; do req_args+=(-r "$extra"); done
     python -m pip install --quiet --disable-pip-version-check "${req_args[@]}" -c "$REPO_ROOT/requirements.txt" \
         || { echo "[setup] error: pip install failed"; return 1; }
-    echo "$wanted" > "$stamp"
+    touch "$stamp"
 fi

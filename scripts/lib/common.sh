@@ -2,7 +2,7 @@
 # Helpers sourced by the run_*.sh launchers: argument checks, absolute paths, config choice,
 # launching in the background (or in the foreground with FOREGROUND=1) with a log file.
 
-SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_ROOT="$(dirname "$SCRIPTS_DIR")"
 
 die() { echo "error: $*" >&2; exit 1; }
