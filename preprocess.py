@@ -1,0 +1,18 @@
+"""Write the evaluation images as the C++ harness's input tensors (batch 1, eval.py's preprocessing).
+
+    python preprocess.py --dataset fashion_mnist --dataset_path data/fashion_mnist/fashion-mnist-verify-bin \
+        --result_path ./preprocess_Result/
+"""
+import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
+
+from src.model_utils.entry import run_entry
+from src.offline_io import write_inputs
+
+
+def main(config):
+    count, label_path = write_inputs(config, config.result_path)
+    print(f"wrote {count} input tensors to {config.result_path}, labels: {label_path}", flush=True)
+
+
+if __name__ == "__main__":
+    run_entry(main, "Preprocess images for C++ inference")

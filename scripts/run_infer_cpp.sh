@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# C++ inference and its accuracy:
+#   bash run_infer_cpp.sh [MODEL_PATH] [DATASET_PATH] [DEVICE_TYPE] [DEVICE_ID](optional) [--key value ...]
+# MODEL_PATH: a MINDIR, an ONNX file or a checkpoint. DEVICE_TYPE: Ascend, GPU or CPU.
+# DATASET_PATH and the --key flags are those of eval.py (e.g. --dataset fashion_mnist; default
+# imagenet2012, as the official script). Steps, each logged in the current folder:
+#   export (checkpoint -> ONNX, batch 1)   export.log
+#   convert (CPU: ONNX -> Lite MINDIR)     convert.log
+#   build the harness                      build.log
+#   preprocess (eval.py's pipeline)        preprocess.log
+#   infer                                  infer.log, result_Files/, time_Result/
+#   postprocess (top-1 / top-5)            acc.log
+# On CPU the MindSpore Lite runtime here reads MINDIR converted from ONNX, not MINDIR written by
+# MindSpore 2.x (MindIR version 3): pass the ONNX file or the checkpoint.
+source "$(dirname "$0")/lib/common.sh"
+USAGE="usage: bash run_infer_cpp.sh [MODEL_PATH] [DATASET_PATH] [DEVICE_TYPE] [DEVICE_ID](optional) [--key value ...]"
+positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
+if [ ${#positional[@]} -lt 3 ] || [ ${#positional[@]} -gt 4 ]; then echo "$USAGE"; exit 1; fi
+MODEL=$(get_real_path "${positional[0]}"); check_file MODEL_PATH "$MODEL"
+DATASET_PATH=$(get_real_path "${positional[1]}"); check_dir DATASET_PATH "$DATASET_PATH"
+DEVICE_TYPE="${positional[2]}"
+case "$DEVICE_TYPE" in Ascend|GPU|CPU) ;; *) die "DEVICE_TYPE must be Ascend, GPU or CPU, got '$DEVICE_TYPE'" ;; esac
+DEVICE_ID="${positional[3]:-0}"
+[[ "$DEVICE_ID" =~ ^[0-9]+$ ]] || die "DEVICE_ID must be a number, got '$DEVICE_ID'"
+[ "$DEVICE_TYPE" = "GPU" ] && DEVICE_ID=0
+EXTRA=("$@")
+has_flag() { local f; for f in "${EXTRA[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
+has_flag --dataset || EXTRA=(--dataset imagenet2012 "${EXTRA[@]}")
+WORK="$PWD"
+
+step() {  # step NAME LOG command...
+    local name="$1" log="$2"; shift 2
+    echo "[$name] -> $WORK/$log"
+    "$@" > "$WORK/$log" 2>&1 || { echo "error: $name failed, see $WORK/$log:"; tail -n 5 "$WORK/$log"; exit 1; }
+}
+
+case "$MODEL" in
+    *.ckpt)
+        step export export.log python "$REPO_ROOT/export.py" --ckpt_file "$MODEL" --file_format ONNX --batch_size 1 \
+            --file_name "$WORK/mobilenetv1_infer" --device_target CPU "${EXTRA[@]}"
+        MODEL="$WORK/mobilenetv1_infer.onnx" ;;
+    *.onnx|*.mindir|*.air) ;;
+    *) die "MODEL_PATH must be a .mindir, .onnx or .ckpt file: $MODEL" ;;
+esac
+step build build.log bash "$REPO_ROOT/ascend310_infer/build.sh"
+MS_PATH="$(cat "$REPO_ROOT/ascend310_infer/out/mindspore_path.txt")"
+export LD_LIBRARY_PATH="$MS_PATH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ "${MODEL##*.}" = "onnx" ]; then
+    [ -x "$REPO_ROOT/ascend310_infer/out/convert_onnx" ] || die "this MindSpore build has no ONNX converter: pass a MINDIR"
+    step convert convert.log "$REPO_ROOT/ascend310_infer/out/convert_onnx" "$MODEL" "$WORK/mobilenetv1_lite"
+    MODEL="$WORK/mobilenetv1_lite.mindir"
+fi
+rm -rf "$WORK/preprocess_Result" "$WORK/result_Files" "$WORK/time_Result"
+step preprocess preprocess.log python "$REPO_ROOT/preprocess.py" --dataset_path "$DATASET_PATH" \
+    --result_path "$WORK/preprocess_Result" --device_target CPU "${EXTRA[@]}"
+step infer infer.log "$REPO_ROOT/ascend310_infer/out/main" --mindir_path "$MODEL" \
+    --input0_path "$WORK/preprocess_Result/00_data" --device_type "$DEVICE_TYPE" --device_id "$DEVICE_ID" \
+    --result_dir "$WORK/result_Files" --time_file "$WORK/time_Result/test_perform_static.txt"
+step postprocess acc.log python "$REPO_ROOT/postprocess.py" --result_dir "$WORK/result_Files" \
+    --label_dir "$WORK/preprocess_Result/labels.json"
+tail -n 1 "$WORK/infer.log"
+cat "$WORK/acc.log"
