@@ -1,6 +1,9 @@
 """Export a MobileNetV1 checkpoint to MINDIR, ONNX or (on Ascend) AIR.
 
-    python export.py --ckpt_file ckpt --file_name mobilenetv1 --file_format MINDIR --device_target CPU
+    python export.py --ckpt_file ckpt --file_name mobilenetv1 --file_format MINDIR --device_target CPU --verify True
+
+The input is [batch_size, 3, height, width] from the config; the C++ harness needs --batch_size 1
+(scripts/run_infer_cpp.sh passes it).
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
@@ -11,8 +14,10 @@ from src.model_utils.entry import run_entry
 
 def main(config):
     init_context(config)
-    path = export_model(config)
+    path, diff = export_model(config)
     print(f"exported: {path}", flush=True)
+    if diff is not None:
+        print(f"verified: max abs difference to the checkpoint's network {diff:.3g} (tolerance 1e-4)", flush=True)
 
 
 if __name__ == "__main__":

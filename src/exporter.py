@@ -10,8 +10,36 @@ from src.model_utils.errors import UserInputError
 SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 
 
+def run_exported(path, image):
+    """Outputs of an exported MINDIR (MindSpore GraphCell) or ONNX file (onnxruntime) on ``image``."""
+    if path.endswith(".onnx"):
+        try:
+            import onnxruntime
+        except ImportError as err:
+            raise UserInputError("checking an ONNX file needs onnxruntime: pip install onnxruntime") from err
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        expected = session.get_inputs()[0].shape
+        if list(image.shape) != list(expected):
+            raise UserInputError(f"{path} takes input {expected}, got {list(image.shape)}")
+        return session.run(None, {session.get_inputs()[0].name: image})[0]
+    return ms.nn.GraphCell(ms.load(path))(Tensor(image)).asnumpy()
+
+
+def verify_export(net, path, image, tolerance=1e-4):
+    """Max |exported - network| on ``image``; a UserInputError when above ``tolerance``."""
+    expected = net(Tensor(image)).asnumpy()
+    diff = float(np.abs(run_exported(path, image) - expected).max())
+    if diff > tolerance:
+        raise UserInputError(f"{path} differs from the checkpoint's network by {diff:.3g} (> {tolerance})")
+    return diff
+
+
 def export_model(config):
-    """Write ``config.file_name`` + suffix for input [batch_size, 3, height, width]; return the path."""
+    """Write ``config.file_name`` + suffix for input [batch_size, 3, height, width]; return the path.
+
+    With ``config.verify`` the written file is loaded back and compared with the network on a
+    random batch; the path and the max abs difference are returned then.
+    """
     if config.file_format == "AIR" and config.device_target != "Ascend":
         raise UserInputError("AIR export needs an Ascend device (--device_target Ascend); "
                              "use --file_format MINDIR or ONNX on CPU and GPU")
@@ -24,4 +52,10 @@ def export_model(config):
     else:
         ms.export(net, image, file_name=config.file_name, file_format=config.file_format)
     suffix = SUFFIXES[config.file_format]
-    return config.file_name if config.file_name.endswith(suffix) else config.file_name + suffix
+    path = config.file_name if config.file_name.endswith(suffix) else config.file_name + suffix
+    if not config.verify:
+        return path, None
+    if config.file_format == "AIR":
+        raise UserInputError("--verify checks MINDIR and ONNX files; AIR runs only on Ascend")
+    batch = np.random.default_rng(0).standard_normal(image.shape).astype(np.float32)
+    return path, verify_export(net, path, batch)
