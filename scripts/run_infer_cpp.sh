@@ -26,6 +26,10 @@ DEVICE_ID="${positional[3]:-0}"
 EXTRA=("$@")
 has_flag() { local f; for f in "${EXTRA[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
 has_flag --dataset || EXTRA=(--dataset imagenet2012 "${EXTRA[@]}")
+EXPORT_SIZE=()  # the exported input must match the preprocessed images (--image_size)
+for ((i = 0; i < ${#EXTRA[@]} - 1; i++)); do
+    [ "${EXTRA[$i]}" = "--image_size" ] && EXPORT_SIZE=(--width "${EXTRA[$((i + 1))]}" --height "${EXTRA[$((i + 1))]}")
+done
 WORK="$PWD"
 
 step() {  # step NAME LOG command...
@@ -37,7 +41,7 @@ step() {  # step NAME LOG command...
 case "$MODEL" in
     *.ckpt)
         step export export.log python "$REPO_ROOT/export.py" --ckpt_file "$MODEL" --file_format ONNX --batch_size 1 \
-            --file_name "$WORK/mobilenetv1_infer" --device_target CPU "${EXTRA[@]}"
+            --file_name "$WORK/mobilenetv1_infer" --device_target CPU "${EXTRA[@]}" "${EXPORT_SIZE[@]}"
         MODEL="$WORK/mobilenetv1_infer.onnx" ;;
     *.onnx|*.mindir|*.air) ;;
     *) die "MODEL_PATH must be a .mindir, .onnx or .ckpt file: $MODEL" ;;

@@ -92,12 +92,12 @@ def _finish(data_set, do_train, batch_size, workers):
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None):
+                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment=True):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
-    in a data-parallel job reads its rank's part.
+    in a data-parallel job reads its rank's part. ``augment=False`` drops the random crop and flip.
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
     cifar10_files(dataset_path)
@@ -107,7 +107,7 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
                                  num_parallel_workers=workers, shuffle=do_train,
                                  num_shards=num_shards, shard_id=shard_id)
     trans = []
-    if do_train:
+    if do_train and augment:
         trans += [C.RandomCrop((32, 32), (4, 4, 4, 4)), C.RandomHorizontalFlip(prob=0.5)]
     if image_size != 32:
         trans.append(C.Resize((image_size, image_size)))
@@ -153,6 +153,6 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
     if config.dataset == "imagenet2012":
         create = create_dataset2
     else:
-        create, kwargs["stats"] = create_dataset1, config.dataset
+        create, kwargs["stats"], kwargs["augment"] = create_dataset1, config.dataset, config.train_augment
     return create(dataset_folder(config, do_train, dataset_path), do_train, device_num=config.device_num,
                   batch_size=config.batch_size, **kwargs)

@@ -55,9 +55,11 @@ def test_export_writes_a_loadable_model_matching_the_checkpoint(trained, file_fo
     ckpt = os.path.join(out, "mobilenetv1-2_3.ckpt")
     name = os.path.join(out, "exported_" + file_format.lower())
     proc = run_entry_point("export.py", "--ckpt_file", ckpt, "--file_name", name, "--file_format", file_format,
-                           "--batch_size", "2", "--width", "32", "--height", "32", *SMALL)
+                           "--batch_size", "2", "--width", "32", "--height", "32", "--verify", "True", *SMALL)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"exported: {name}{suffix}" in proc.stdout
+    reported = float(re.search(r"verified: max abs difference to the checkpoint's network (\S+) ", proc.stdout)[1])
+    assert reported <= 1e-4
     net = MobileNetV1(class_num=10, width_multiplier=0.25)
     ms.load_param_into_net(net, ms.load_checkpoint(ckpt))
     net.set_train(False)

@@ -1,0 +1,131 @@
+"""Deployment: the C++ harness built and run through run_infer_cpp.sh, predict.py, and their bad inputs."""
+import json
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import Tensor
+from PIL import Image
+
+from src.exporter import run_exported
+from src.mobilenet_v1 import MobileNetV1
+from src.model_utils.errors import UserInputError
+from tests.conftest import ROOT, run_entry_point
+
+SMALL = ["--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32"]
+RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\}")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, cifar_dirs):
+    out = tmp_path_factory.mktemp("deploy")
+    proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *SMALL, "--epoch_size", "1",
+                           "--num_samples", "256", "--save_checkpoint_path", out, cwd=out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return str(out / "mobilenetv1-1_8.ckpt")
+
+
+@pytest.fixture(scope="module")
+def cpp_run(tmp_path_factory, checkpoint, cifar_dirs):
+    work = tmp_path_factory.mktemp("infer_cpp")
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_infer_cpp.sh"), checkpoint, cifar_dirs[1],
+                           "CPU", "--dataset", "cifar10", "--num_samples", "60", *SMALL[2:]],
+                          cwd=work, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return work, proc
+
+
+def test_cpp_harness_matches_eval_py_image_by_image(cpp_run, checkpoint, cifar_dirs):
+    work, proc = cpp_run
+    acc = (work / "acc.log").read_text()
+    top1 = float(re.search(r"'top1 acc': ([0-9.]+)", acc)[1])
+    assert "images: 60" in acc
+    assert re.search(r"NN inference cost average time: [0-9.]+ ms of infer_count 60", proc.stdout)
+    evaluation = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--checkpoint_path", checkpoint,
+                                 "--num_samples", "60", *SMALL)
+    assert evaluation.returncode == 0, evaluation.stderr[-2000:]
+    assert top1 == float(RESULT.search(evaluation.stdout)[2])
+    # same prediction for every image as the checkpoint's network on the same input tensors
+    net = MobileNetV1(class_num=10, width_multiplier=0.25)
+    ms.load_param_into_net(net, ms.load_checkpoint(checkpoint))
+    net.set_train(False)
+    labels = json.loads((work / "preprocess_Result" / "labels.json").read_text())
+    for name in labels:
+        image = np.fromfile(work / "preprocess_Result" / "00_data" / f"{name}.bin", np.float32).reshape(1, 3, 32, 32)
+        cpp_logits = np.fromfile(work / "result_Files" / f"{name}_0.bin", np.float32)
+        np.testing.assert_allclose(cpp_logits, net(Tensor(image)).asnumpy()[0], atol=1e-4)
+
+
+def test_cpp_harness_rejects_bad_inputs(cpp_run):
+    work, _ = cpp_run
+    main = os.path.join(ROOT, "ascend310_infer", "out", "main")
+    lib = open(os.path.join(ROOT, "ascend310_infer", "out", "mindspore_path.txt")).read().strip() + "/lib"
+    env = dict(os.environ, LD_LIBRARY_PATH=lib)
+    bad_dir = work / "bad_inputs"
+    bad_dir.mkdir()
+    (bad_dir / "img.bin").write_bytes(np.zeros(10, np.float32).tobytes())
+    model = str(work / "mobilenetv1_lite.mindir")
+    cases = [
+        (["--mindir_path", model, "--input0_path", str(bad_dir)], "holds 40 bytes; the model input [1,3,32,32]"),
+        (["--mindir_path", str(work / "none.mindir"), "--input0_path", str(bad_dir)], "cannot read"),
+        (["--mindir_path", model, "--input0_path", str(work / "nowhere")], "input folder not found"),
+        (["--mindir_path", model, "--bogus", "1"], "unknown flag --bogus"),
+        (["--input0_path", str(bad_dir)], "--mindir_path is required"),
+    ]
+    for args, message in cases:
+        proc = subprocess.run([main, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
+
+
+def test_run_infer_cpp_rejects_unknown_device_and_format(tmp_path, checkpoint, cifar_dirs):
+    script = os.path.join(ROOT, "scripts", "run_infer_cpp.sh")
+    proc = subprocess.run(["bash", script, checkpoint, cifar_dirs[1], "TPU"], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and "DEVICE_TYPE must be Ascend, GPU or CPU" in proc.stderr
+    (tmp_path / "model.txt").write_text("x")
+    proc = subprocess.run(["bash", script, "model.txt", cifar_dirs[1], "CPU"], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and "must be a .mindir, .onnx or .ckpt file" in proc.stderr
+
+
+def test_onnx_with_wrong_input_shape(cpp_run):
+    work, _ = cpp_run
+    with pytest.raises(UserInputError, match=r"takes input \[1, 3, 32, 32\], got \[2, 3, 32, 32\]"):
+        run_exported(str(work / "mobilenetv1_infer.onnx"), np.zeros((2, 3, 32, 32), np.float32))
+
+
+def test_predict_from_checkpoint_and_onnx_agree(tmp_path, cpp_run, checkpoint):
+    work, _ = cpp_run
+    for i in range(3):
+        Image.fromarray(np.full((40, 40, 3), 60 * i, np.uint8)).save(tmp_path / f"img{i}.png")
+    outputs = []
+    for model in (checkpoint, str(work / "mobilenetv1_infer.onnx")):
+        proc = run_entry_point("predict.py", "--dataset", "cifar10", "--model_path", model, "--image_path", tmp_path,
+                               *SMALL[2:])
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outputs.append(re.findall(r"  1\. (\w+) \(class (\d)\): ([0-9.]+)", proc.stdout))
+    assert len(outputs[0]) == 3 and [o[:2] for o in outputs[0]] == [o[:2] for o in outputs[1]]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model_path", "none.ckpt", "--image_path", "."], "model file not found: none.ckpt"),
+    (["--model_path", "{bad_model}", "--image_path", "."], "must be a .ckpt, .mindir or .onnx file"),
+    (["--model_path", "{ckpt}", "--image_path", "{broken}"], "cannot read image"),
+    (["--model_path", "{ckpt}", "--image_path", "nowhere"], "image file or folder not found"),
+])
+def test_predict_bad_inputs(tmp_path, checkpoint, args, message):
+    (tmp_path / "model.txt").write_text("x")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    paths = {"bad_model": str(tmp_path / "model.txt"), "ckpt": checkpoint, "broken": str(tmp_path / "broken.png")}
+    proc = run_entry_point("predict.py", "--dataset", "cifar10", *[a.format(**paths) for a in args], *SMALL[2:],
+                           cwd=tmp_path)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_postprocess_names_missing_results(tmp_path):
+    (tmp_path / "labels.json").write_text(json.dumps({"img_000000": 3}))
+    proc = run_entry_point("postprocess.py", "--result_dir", tmp_path, "--label_dir", tmp_path / "labels.json")
+    assert proc.returncode == 1 and "no inference result for img_000000" in proc.stderr
