@@ -14,7 +14,9 @@ REPO_ROOT="$(pwd)"
 
 FULL=0
 if [ "${1:-}" = "--full" ]; then FULL=1; shift; fi
-if [ $# -gt 1 ] || [ "${1:-x}" != "${1#-}" ]; then echo "usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]"; exit 1; fi
+case "$#:${1:-}" in
+    [2-9]*|*:-*) echo "usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]"; exit 1 ;;
+esac
 if [ "$FULL" = 1 ]; then OUT="${1:-output/fashion_mnist_full}"; else OUT="${1:-output/quickstart}"; fi
 mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 DATA="$REPO_ROOT/data/fashion_mnist"
