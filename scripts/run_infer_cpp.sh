@@ -13,17 +13,15 @@
 # On CPU the MindSpore Lite runtime here reads MINDIR converted from ONNX, not MINDIR written by
 # MindSpore 2.x (MindIR version 3): pass the ONNX file or the checkpoint.
 source "$(dirname "$0")/lib/common.sh"
-USAGE="usage: bash run_infer_cpp.sh [MODEL_PATH] [DATASET_PATH] [DEVICE_TYPE] [DEVICE_ID](optional) [--key value ...]"
-positional=(); while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do positional+=("$1"); shift; done
-if [ ${#positional[@]} -lt 3 ] || [ ${#positional[@]} -gt 4 ]; then echo "$USAGE"; exit 1; fi
-MODEL=$(get_real_path "${positional[0]}"); check_file MODEL_PATH "$MODEL"
-DATASET_PATH=$(get_real_path "${positional[1]}"); check_dir DATASET_PATH "$DATASET_PATH"
-DEVICE_TYPE="${positional[2]}"
+split_args 3 4 "usage: bash run_infer_cpp.sh [MODEL_PATH] [DATASET_PATH] [DEVICE_TYPE] [DEVICE_ID](optional) [--key value ...]" "$@"
+require_file MODEL_PATH "${POSITIONAL[0]}"
+MODEL="$MODEL_PATH"
+require_dir DATASET_PATH "${POSITIONAL[1]}"
+DEVICE_TYPE="${POSITIONAL[2]}"
 case "$DEVICE_TYPE" in Ascend|GPU|CPU) ;; *) die "DEVICE_TYPE must be Ascend, GPU or CPU, got '$DEVICE_TYPE'" ;; esac
-DEVICE_ID="${positional[3]:-0}"
+DEVICE_ID="${POSITIONAL[3]:-0}"
 [[ "$DEVICE_ID" =~ ^[0-9]+$ ]] || die "DEVICE_ID must be a number, got '$DEVICE_ID'"
 [ "$DEVICE_TYPE" = "GPU" ] && DEVICE_ID=0
-EXTRA=("$@")
 has_flag() { local f; for f in "${EXTRA[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
 has_flag --dataset || EXTRA=(--dataset imagenet2012 "${EXTRA[@]}")
 EXPORT_SIZE=()  # the exported input must match the preprocessed images (--image_size)

@@ -88,3 +88,10 @@ def test_quickstart_names_a_folder_without_the_data(tmp_path):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert f"FASHION_MNIST_DIR={tmp_path} lacks the four Fashion-MNIST IDX files" in proc.stdout
+
+
+def test_run_infer_cpp_checks_arguments(tmp_path, paths):
+    proc = run_script("run_infer_cpp.sh", ["model.ckpt", "data"], tmp_path)
+    assert proc.returncode == 1 and "usage: bash run_infer_cpp.sh" in proc.stdout
+    proc = run_script("run_infer_cpp.sh", ["missing.onnx", "data", "CPU"], tmp_path)
+    assert proc.returncode == 1 and f"MODEL_PATH is not a file: {tmp_path}/missing.onnx" in proc.stderr

@@ -18,8 +18,26 @@ check_dataset() {
     esac
 }
 
-check_dir() { [ -d "$2" ] || die "$1 is not a directory: $2"; }
-check_file() { [ -f "$2" ] || die "$1 is not a file: $2"; }
+# require_dir NAME PATH / require_file NAME PATH: set the variable NAME to PATH made absolute,
+# after checking that it is a directory / a file
+require_dir() { local p; p=$(get_real_path "$2"); [ -d "$p" ] || die "$1 is not a directory: $p"; printf -v "$1" '%s' "$p"; }
+require_file() { local p; p=$(get_real_path "$2"); [ -f "$p" ] || die "$1 is not a file: $p"; printf -v "$1" '%s' "$p"; }
+
+# split_args MIN MAX USAGE "$@": leading arguments into POSITIONAL (MIN to MAX of them, else the
+# usage message and exit 1); the --key value flags after them into EXTRA, for train.py/eval.py
+split_args() {
+    local min="$1" max="$2" usage="$3"; shift 3
+    POSITIONAL=()
+    while [ $# -gt 0 ] && [ "${1:0:2}" != "--" ]; do POSITIONAL+=("$1"); shift; done
+    EXTRA=("$@")
+    if [ ${#POSITIONAL[@]} -lt "$min" ] || [ ${#POSITIONAL[@]} -gt "$max" ]; then echo "$usage"; exit 1; fi
+}
+
+# pretrained_args [PATH]: "--pre_trained <absolute path>" after checking the file; nothing without PATH
+pretrained_args() {
+    PRETRAINED_ARGS=()
+    if [ -n "${1:-}" ]; then require_file PRETRAINED_CKPT_PATH "$1"; PRETRAINED_ARGS=(--pre_trained "$PRETRAINED_CKPT_PATH"); fi
+}
 
 # config_for DATASET DEVICE -> the YAML train.py would pick for them
 config_for() {

@@ -3,7 +3,7 @@ import logging
 
 import mindspore as ms
 
-from src.model_utils.local_adapter import get_device_id
+from src.model_utils.device_adapter import get_device_id
 
 logger = logging.getLogger(__name__)
 

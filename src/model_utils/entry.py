@@ -4,6 +4,7 @@ import sys
 
 from src.model_utils.config import get_config
 from src.model_utils.errors import Interrupted, UserInputError
+from src.model_utils.moxing_adapter import moxing_wrapper
 
 
 def setup_logging(rank=None):
@@ -14,11 +15,14 @@ def setup_logging(rank=None):
 
 
 def run_entry(main, description):
-    """Parse the config (exit 2 on a config error), run ``main(config)``; bad input exits 1, Ctrl-C 130."""
+    """Parse the config (exit 2 on a config error), run ``main(config)``; bad input exits 1, Ctrl-C 130.
+
+    With ``enable_modelarts`` the run is wrapped by the ModelArts data/output synchronisation.
+    """
     config = get_config(description=description)
     setup_logging()
     try:
-        main(config)
+        moxing_wrapper(config)(main)(config)
     except UserInputError as err:
         print(f"{'stopped' if isinstance(err, Interrupted) else 'error'}: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
