@@ -92,12 +92,13 @@ def _finish(data_set, do_train, batch_size, workers):
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment=True):
+                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment="crop_flip"):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
-    in a data-parallel job reads its rank's part. ``augment=False`` drops the random crop and flip.
+    in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (official: random crop with
+4-pixel padding, horizontal flip), "flip" or "none".
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
     cifar10_files(dataset_path)
@@ -107,8 +108,10 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
                                  num_parallel_workers=workers, shuffle=do_train,
                                  num_shards=num_shards, shard_id=shard_id)
     trans = []
-    if do_train and augment:
-        trans += [C.RandomCrop((32, 32), (4, 4, 4, 4)), C.RandomHorizontalFlip(prob=0.5)]
+    if do_train and augment == "crop_flip":
+        trans.append(C.RandomCrop((32, 32), (4, 4, 4, 4)))
+    if do_train and augment in ("crop_flip", "flip"):
+        trans.append(C.RandomHorizontalFlip(prob=0.5))
     if image_size != 32:
         trans.append(C.Resize((image_size, image_size)))
     trans += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(mean, std), C.HWC2CHW()]
