@@ -115,3 +115,15 @@ def test_eval_with_checkpoint_of_other_class_count(trained, cifar_dirs):
 def test_unknown_flag_exits_2(tmp_path):
     proc = run_entry_point("eval.py", "--checkpoint", "x.ckpt", cwd=tmp_path)
     assert proc.returncode == 2 and "unrecognized arguments: --checkpoint" in proc.stderr
+
+
+@pytest.mark.parametrize("amp_level", ["O2", "O3"])
+def test_mixed_precision_trains_on_cpu(tmp_path, cifar_dirs, amp_level):
+    # on CPU only a FixedLossScaleManager without overflow detection is accepted; train.py picks it
+    proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *SMALL, "--epoch_size", "1",
+                           "--num_samples", "64", "--amp_level", amp_level, "--log_interval", "1", "--save_checkpoint_path", tmp_path,
+                           cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"amp {amp_level}, CPU" in proc.stderr
+    losses = [float(x) for x in re.findall(r"loss is ([0-9.]+),", proc.stdout)]
+    assert len(losses) == 2 and all(0 < loss < 10 for loss in losses)
