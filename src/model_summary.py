@@ -9,7 +9,6 @@ import argparse
 import math
 from dataclasses import dataclass
 
-from mindspore import nn
 
 from src.mobilenet_v1 import MobileNetV1
 

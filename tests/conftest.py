@@ -30,6 +30,20 @@ def imagenet_root(tmp_path_factory):
     return str(root)
 
 
+TINY_MODEL = ["--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32"]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, cifar_dirs):
+    """One short CIFAR-10 training run through train.py: 96 images, batch 32, 2 epochs -> (folder, process)."""
+    out = tmp_path_factory.mktemp("train")
+    proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *TINY_MODEL, "--epoch_size", "2",
+                           "--num_samples", "96", "--save_checkpoint_path", out, "--save_checkpoint_epochs", "1",
+                           cwd=out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
 def run_entry_point(script, *args, cwd=None, timeout=600):
     """Run train.py / eval.py / export.py as a user would; returns the CompletedProcess."""
     cmd = [sys.executable, os.path.join(ROOT, script), *map(str, args)]

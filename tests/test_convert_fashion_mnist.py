@@ -62,12 +62,18 @@ def test_uncompressed_idx_files_work(tmp_path):
     np.testing.assert_array_equal(records[:, 0], data["test"][1])
 
 
-def _broken_copy(tmp_path, idx_dir, name, array, magic):
+def _linked_copy_without(tmp_path, idx_dir, name):
+    """A folder linking to the good IDX files, except ``name``."""
     folder = tmp_path / "broken"
     folder.mkdir()
     for f in os.listdir(idx_dir[0]):
-        os.symlink(os.path.join(idx_dir[0], f), folder / f)
-    os.remove(folder / name)
+        if f != name:
+            os.symlink(os.path.join(idx_dir[0], f), folder / f)
+    return folder
+
+
+def _broken_copy(tmp_path, idx_dir, name, array, magic):
+    folder = _linked_copy_without(tmp_path, idx_dir, name)
     write_idx(str(folder / name), array, magic, compress=name.endswith(".gz"))
     return str(folder)
 
@@ -85,11 +91,7 @@ def test_count_mismatch(tmp_path, idx_dir):
 
 
 def test_truncated_file(tmp_path, idx_dir):
-    folder = tmp_path / "trunc"
-    folder.mkdir()
-    for f in os.listdir(idx_dir[0]):
-        os.symlink(os.path.join(idx_dir[0], f), folder / f)
-    os.remove(folder / "t10k-images-idx3-ubyte.gz")
+    folder = _linked_copy_without(tmp_path, idx_dir, "t10k-images-idx3-ubyte.gz")
     images = np.zeros((10000, 28, 28), np.uint8)
     write_idx(str(folder / "t10k-images-idx3-ubyte"), images, 2051)
     with open(folder / "t10k-images-idx3-ubyte", "r+b") as f:
@@ -100,11 +102,7 @@ def test_truncated_file(tmp_path, idx_dir):
 
 
 def test_truncated_gzip_and_missing_files(tmp_path, idx_dir):
-    folder = tmp_path / "gz"
-    folder.mkdir()
-    for f in os.listdir(idx_dir[0]):
-        os.symlink(os.path.join(idx_dir[0], f), folder / f)
-    os.remove(folder / "train-labels-idx1-ubyte.gz")
+    folder = _linked_copy_without(tmp_path, idx_dir, "train-labels-idx1-ubyte.gz")
     data = open(os.path.join(idx_dir[0], "train-labels-idx1-ubyte.gz"), "rb").read()
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(ConversionError, match="train-labels-idx1-ubyte.gz: cannot read"):

@@ -4,7 +4,6 @@ import shutil
 
 import numpy as np
 import pytest
-import mindspore as ms
 
 from src.dataset import (DatasetError, clamp_workers, cifar10_files, create_dataset1, create_dataset2,
                          imagenet_folder)

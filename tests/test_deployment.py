@@ -13,19 +13,15 @@ from PIL import Image
 from src.exporter import run_exported
 from src.mobilenet_v1 import MobileNetV1
 from src.model_utils.errors import UserInputError
-from tests.conftest import ROOT, run_entry_point
+from tests.conftest import ROOT, TINY_MODEL, run_entry_point
 
-SMALL = ["--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32"]
+SMALL = TINY_MODEL
 RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\}")
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory, cifar_dirs):
-    out = tmp_path_factory.mktemp("deploy")
-    proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *SMALL, "--epoch_size", "1",
-                           "--num_samples", "256", "--save_checkpoint_path", out, cwd=out)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return str(out / "mobilenetv1-1_8.ckpt")
+def checkpoint(trained):
+    return str(trained[0] / "mobilenetv1-2_3.ckpt")
 
 
 @pytest.fixture(scope="module")

@@ -9,21 +9,10 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from src.mobilenet_v1 import MobileNetV1
-from tests.conftest import run_entry_point
+from tests.conftest import TINY_MODEL, run_entry_point
 
-SMALL = ["--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32"]
+SMALL = TINY_MODEL
 RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\} ckpt=(\S+)")
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, cifar_dirs):
-    """One short CIFAR-10 training run: 96 images, batch 32, 2 epochs."""
-    out = tmp_path_factory.mktemp("train")
-    proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *SMALL, "--epoch_size", "2",
-                           "--num_samples", "96", "--save_checkpoint_path", out, "--save_checkpoint_epochs", "1",
-                           cwd=out)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, proc
 
 
 def test_train_writes_official_checkpoint_names_and_logs(trained):

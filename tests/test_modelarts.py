@@ -4,7 +4,8 @@ The stand-in (tests/fake_moxing) copies between local folders; data_url holds th
 set, train_url receives the outputs.
 """
 import os
-import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -28,8 +29,6 @@ def modelarts_job(script, tmp_path, *args):
     cache = tmp_path / "cache"
     flags = ["--enable_modelarts", "True", "--data_url", tmp_path / "obs_data", "--train_url", tmp_path / "obs_out",
              "--data_path", cache / "data", "--output_path", cache / "train", "--load_path", cache / "ckpt", *args]
-    import subprocess
-    import sys
     return subprocess.run([sys.executable, os.path.join(ROOT, script), *map(str, flags)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
 
