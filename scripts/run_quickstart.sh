@@ -34,7 +34,8 @@ python -m src.convert_fashion_mnist --idx_dir "$FASHION_MNIST_DIR" --output_dir 
 TRAIN_ARGS=()
 if [ "$FULL" = 1 ]; then
     TRAIN_ARGS=(--width_multiplier 0.5 --epoch_size 10 --train_augment crop_flip --use_label_smooth True
-                --warmup_epochs 0.5 --eval_interval 2 --eval_dataset_path "$DATA/fashion-mnist-verify-bin")
+                --lr_init 0.01 --lr_max 0.1 --warmup_epochs 0.5 --eval_interval 2
+                --eval_dataset_path "$DATA/fashion-mnist-verify-bin")
 fi
 echo "[train] $( [ "$FULL" = 1 ] && echo "full recipe" || echo "quick run" ) -> $OUT/train.log"
 python train.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-batches-bin" \
