@@ -55,5 +55,6 @@ done
 echo
 echo "Done in $(( $(date +%s) - start )) s."
 echo "  checkpoint:  $CKPT"
-echo "  metrics:     $RESULT  ($OUT/eval.log; training log $OUT/train.log)"
+echo "  test result: $RESULT"
+echo "  metrics:     $OUT/metrics.jsonl, curves $OUT/curves.png, logs $OUT/train.log and $OUT/eval.log"
 echo "  exported:    $OUT/mobilenetv1_fashion_mnist.mindir, $OUT/mobilenetv1_fashion_mnist.onnx"
