@@ -165,7 +165,10 @@ def train(config, rank=0, distributed=False):
         ds.config.set_fast_recovery(not config.resume_replay_augmentation)
         dataset.set_init_step(start_step)
 
-    record = TrainingRecord(steps, config.epoch_size, start_step, os.path.join(ckpt_dir, "metrics.jsonl"))
+    metrics_path = os.path.join(ckpt_dir, "metrics.jsonl")
+    if not resume_from and os.path.exists(metrics_path):
+        os.remove(metrics_path)  # a new run starts a new record; a resumed one continues it
+    record = TrainingRecord(steps, config.epoch_size, start_step, metrics_path)
     record.last_saved = resume_from
     summary = None
     if config.enable_summary:
