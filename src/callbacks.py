@@ -41,6 +41,13 @@ class TrainingRecord:
     def step_in_epoch(self, cb_params):
         return (self.global_step(cb_params) - 1) % self.steps_per_epoch + 1
 
+    def epoch_due(self, cb_params, every):
+        """A healthy, completed epoch that is a multiple of ``every`` or the last one."""
+        epoch = cb_params.cur_epoch_num
+        if self.diverged_at or self.step_in_epoch(cb_params) != self.steps_per_epoch:
+            return False
+        return epoch % every == 0 or epoch == self.total_epochs
+
     def write(self, **record):
         if self.metrics_path:
             with open(self.metrics_path, "a", encoding="utf-8") as f:
@@ -131,7 +138,7 @@ class ProgressMonitor(Callback):
             return
         cb_params = run_context.original_args()
         seconds = time.time() - self._epoch_start
-        mean_loss = float(np.mean(self._epoch_losses)) if self._epoch_losses else float("nan")
+        mean_loss = float(np.mean(self._epoch_losses))
         if self.live:
             self.stream.write("\n")
         # the official LossMonitor / TimeMonitor lines
@@ -179,11 +186,8 @@ class CheckpointSaver(Callback):
 
     def on_train_epoch_end(self, run_context):
         cb_params = run_context.original_args()
-        epoch = cb_params.cur_epoch_num
-        if self.record.diverged_at or self.record.step_in_epoch(cb_params) != self.record.steps_per_epoch:
-            return
-        if epoch % self.save_every == 0 or epoch == self.record.total_epochs:
-            self.save(cb_params, epoch, self.record.steps_per_epoch)
+        if self.record.epoch_due(cb_params, self.save_every):
+            self.save(cb_params, cb_params.cur_epoch_num, self.record.steps_per_epoch)
 
     def on_train_end(self, run_context):
         cb_params = run_context.original_args()
@@ -201,30 +205,26 @@ class EvalMonitor(Callback):
         self.model = model
         self.eval_dataset = eval_dataset
         self.interval = interval
-        self.best_path = os.path.join(directory, f"{prefix}-best.ckpt") if directory else None
+        self.best_path = os.path.join(directory, f"{prefix}-best.ckpt")
         self.best = -1.0
         self.summary = summary
 
     def on_train_epoch_end(self, run_context):
         cb_params = run_context.original_args()
+        if not self.record.epoch_due(cb_params, self.interval):
+            return
         epoch = cb_params.cur_epoch_num
-        if self.record.diverged_at or self.record.step_in_epoch(cb_params) != self.record.steps_per_epoch:
-            return
-        if not (epoch % self.interval == 0 or epoch == self.record.total_epochs):
-            return
         start = time.time()
         res = self.model.eval(self.eval_dataset, dataset_sink_mode=False)
         top1, top5 = float(res["top_1_accuracy"]), float(res["top_5_accuracy"])
         improved = top1 > self.best
         if improved:
             self.best = top1
-            if self.best_path:
-                save_checkpoint_atomically(cb_params.train_network, self.best_path,
-                                           {"epoch_num": epoch, "step_num": self.record.steps_per_epoch})
+            save_checkpoint_atomically(cb_params.train_network, self.best_path,
+                                       {"epoch_num": epoch, "step_num": self.record.steps_per_epoch})
         logger.info("epoch %d validation: top-1 %.4f, top-5 %.4f (%.1f s)%s", epoch, top1, top5,
-                    time.time() - start, f", best so far -> {self.best_path}" if improved and self.best_path else "")
+                    time.time() - start, f", best so far -> {self.best_path}" if improved else "")
         self.record.write(type="eval", epoch=epoch, global_step=self.record.global_step(cb_params),
-                          top_1_accuracy=top1,
-                          top_5_accuracy=top5, best_top_1_accuracy=self.best)
+                          top_1_accuracy=top1, top_5_accuracy=top5, best_top_1_accuracy=self.best)
         if self.summary is not None:
             self.summary.scalars(self.record.global_step(cb_params), top_1_accuracy=top1, top_5_accuracy=top5)

@@ -97,8 +97,8 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
-    in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (official: random crop with
-4-pixel padding, horizontal flip), "flip" or "none".
+    in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (official: random crop
+    with 4-pixel padding, horizontal flip), "flip" or "none".
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
     cifar10_files(dataset_path)

@@ -10,8 +10,8 @@ from src.model_utils.errors import UserInputError
 SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 
 
-def run_exported(path, image):
-    """Outputs of an exported MINDIR (MindSpore GraphCell) or ONNX file (onnxruntime) on ``image``."""
+def load_exported(path):
+    """A function running an exported MINDIR (MindSpore GraphCell) or ONNX file (onnxruntime) on a batch."""
     if path.endswith(".onnx"):
         try:
             import onnxruntime
@@ -19,10 +19,20 @@ def run_exported(path, image):
             raise UserInputError("checking an ONNX file needs onnxruntime: pip install onnxruntime") from err
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         expected = session.get_inputs()[0].shape
-        if list(image.shape) != list(expected):
-            raise UserInputError(f"{path} takes input {expected}, got {list(image.shape)}")
-        return session.run(None, {session.get_inputs()[0].name: image})[0]
-    return ms.nn.GraphCell(ms.load(path))(Tensor(image)).asnumpy()
+
+        def run_onnx(image):
+            if list(image.shape) != list(expected):
+                raise UserInputError(f"{path} takes input {expected}, got {list(image.shape)}")
+            return session.run(None, {session.get_inputs()[0].name: image})[0]
+
+        return run_onnx
+    graph = ms.nn.GraphCell(ms.load(path))
+    return lambda image: graph(Tensor(image)).asnumpy()
+
+
+def run_exported(path, image):
+    """Outputs of an exported MINDIR or ONNX file on ``image``."""
+    return load_exported(path)(image)
 
 
 def verify_export(net, path, image, tolerance=1e-4):

@@ -11,7 +11,7 @@ from PIL import Image, UnidentifiedImageError
 
 from src.checkpoint import load_for_inference
 from src.dataset import CIFAR_FORMAT_STATS, IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD
-from src.exporter import run_exported
+from src.exporter import load_exported
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import UserInputError
 
@@ -85,7 +85,8 @@ def make_model(model_path, config):
         return lambda batch: net(Tensor(batch)).asnumpy()
     if model_path.endswith((".mindir", ".onnx")):
         # exported files have a fixed batch (1 for C++ use): run them image by image
-        return lambda batch: np.concatenate([run_exported(model_path, image[None]) for image in batch])
+        run = load_exported(model_path)
+        return lambda batch: np.concatenate([run(image[None]) for image in batch])
     raise UserInputError(f"model must be a .ckpt, .mindir or .onnx file: {model_path}")
 
 

@@ -195,7 +195,7 @@ def train(config, rank=0, distributed=False):
     finally:
         if summary is not None:
             summary.close()
-        if record.metrics_path and os.path.exists(record.metrics_path):
+        if os.path.exists(record.metrics_path):
             from src.training_plot import plot_metrics
             logger.info("curves: %s", plot_metrics(record.metrics_path, os.path.join(ckpt_dir, "curves.png")))
     if record.diverged_at:
