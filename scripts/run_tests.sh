@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck disable=SC1091
-source scripts/lib/env_setup.sh requirements-test.txt
+EXTRA_REQUIREMENTS=requirements-test.txt source scripts/lib/env_setup.sh
 # shellcheck disable=SC1091
 source scripts/lib/fashion_mnist_env.sh
 python -m pytest tests "$@"

@@ -5,9 +5,15 @@ pooling, one Dense layer. Parameter names (``network.{i}.0.weight``, ``network.{
 ``fc.weight`` ...) equal the official repository's, so its checkpoints load unchanged.
 ``width_multiplier`` is the paper's alpha; any input resolution works. ``stem_stride=1`` keeps
 small inputs (32x32) at full resolution in the first layers instead of reducing them to 1x1.
+``conv_padding="symmetric"`` pads one pixel on every side, as PyTorch/timm and mindcv do (TF-style
+'same' pads only bottom/right at stride 2), and ``activation="relu"`` is mindcv's: together they
+run weights converted from those projects (src/convert_weights.py) exactly.
 """
 from mindspore import nn, ops
 from mindspore.common.initializer import TruncatedNormal, XavierUniform
+
+CONV_PADDINGS = ("same", "symmetric")
+ACTIVATIONS = ("relu6", "relu")
 
 # (output channels, stride) of each depthwise-separable pair after the stem, as in Table 1 of the paper.
 SEPARABLE_LAYERS = (
@@ -17,10 +23,15 @@ SEPARABLE_LAYERS = (
 STEM_CHANNELS = 32
 
 
-def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activation="relu6"):
-    """Conv2d (no bias, 'same' padding; depthwise when asked) -> BatchNorm2d -> activation."""
-    conv = nn.Conv2d(in_channel, out_channel, kernel_size, stride, pad_mode="same",
-                     group=in_channel if depthwise else 1, weight_init=XavierUniform())
+def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activation="relu6", conv_padding="same"):
+    """Conv2d (no bias; TF 'same' or symmetric padding; depthwise when asked) -> BatchNorm2d -> activation."""
+    if conv_padding not in CONV_PADDINGS:
+        raise ValueError(f"conv_padding must be one of {CONV_PADDINGS}, got {conv_padding!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    padding = {"pad_mode": "same"} if conv_padding == "same" else {"pad_mode": "pad", "padding": kernel_size // 2}
+    conv = nn.Conv2d(in_channel, out_channel, kernel_size, stride, group=in_channel if depthwise else 1,
+                     weight_init=XavierUniform(), **padding)
     return nn.SequentialCell([conv, nn.BatchNorm2d(out_channel), nn.get_activation(activation)])
 
 
@@ -32,15 +43,17 @@ def scaled_channels(channels, width_multiplier):
 class MobileNetV1(nn.Cell):
     """MobileNetV1 classifier, or a backbone returning all 27 block outputs when ``features_only``."""
 
-    def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2):
+    def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
+                 conv_padding="same", activation="relu6"):
         super().__init__()
         self.features_only = features_only
+        style = {"conv_padding": conv_padding, "activation": activation}
         channels = scaled_channels(STEM_CHANNELS, width_multiplier)
-        cnn = [conv_bn_relu(3, channels, 3, stem_stride, False)]
+        cnn = [conv_bn_relu(3, channels, 3, stem_stride, False, **style)]
         for out_channels, stride in SEPARABLE_LAYERS:
             out_channels = scaled_channels(out_channels, width_multiplier)
-            cnn.append(conv_bn_relu(channels, channels, 3, stride, True))
-            cnn.append(conv_bn_relu(channels, out_channels, 1, 1, False))
+            cnn.append(conv_bn_relu(channels, channels, 3, stride, True, **style))
+            cnn.append(conv_bn_relu(channels, out_channels, 1, 1, False, **style))
             channels = out_channels
         self.out_channels = channels
         if features_only:
@@ -62,13 +75,15 @@ class MobileNetV1(nn.Cell):
         return self.fc(x)
 
 
-def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2):
+def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
+                 conv_padding="same", activation="relu6"):
     """Factory with the official name."""
     return MobileNetV1(class_num=class_num, features_only=features_only, width_multiplier=width_multiplier,
-                       stem_stride=stem_stride)
+                       stem_stride=stem_stride, conv_padding=conv_padding, activation=activation)
 
 
 def create_network(config):
-    """The network a config describes (class count, width multiplier, stem stride)."""
+    """The network a config describes (class count, width, stem stride, padding, activation)."""
     return mobilenet_v1(class_num=config.class_num, width_multiplier=config.width_multiplier,
-                        stem_stride=config.stem_stride)
+                        stem_stride=config.stem_stride, conv_padding=config.conv_padding,
+                        activation=config.activation)
