@@ -33,6 +33,16 @@ PY
     fi
 fi
 [ -f "$MS_PATH/include/api/model.h" ] || { echo "error: no MindSpore C++ API (include/api/model.h) in $MS_PATH"; exit 1; }
+# libjpeg headers for decoding ImageNet JPEG folders
+if ! printf '#include <stdio.h>\n#include <jpeglib.h>\n' | c++ -E -x c++ - > /dev/null 2>&1; then
+    if command -v apt-get > /dev/null 2>&1; then
+        echo "[build] installing Debian package libjpeg-dev"
+        sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+        $sudo_cmd apt-get install -y -q libjpeg-dev > /dev/null || { echo "error: apt-get install libjpeg-dev failed"; exit 1; }
+    else
+        echo "error: libjpeg headers (jpeglib.h) not found: install libjpeg-turbo's development package"; exit 1
+    fi
+fi
 RUNTIME_LIB=mindspore-extendrt_python
 [ -f "$MS_PATH/lib/libmindspore-lite.so" ] && RUNTIME_LIB=mindspore-lite
 [ -f "$MS_PATH/lib/libmindspore.so" ] && RUNTIME_LIB=mindspore

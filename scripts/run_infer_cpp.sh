@@ -7,8 +7,10 @@
 #   export (checkpoint -> ONNX, batch 1)   export.log
 #   convert (CPU: ONNX -> Lite MINDIR)     convert.log
 #   build the harness                      build.log
-#   preprocess (eval.py's pipeline)        preprocess.log
+#   preprocess (eval.py's pipeline)        preprocess.log   (CIFAR-10 / Fashion-MNIST .bin files)
 #   infer                                  infer.log, result_Files/, time_Result/
+#                                          (ImageNet: the harness decodes DATASET_PATH/validation_preprocess/
+#                                          JPEGs itself, as eval.py preprocesses them, labels in labels.json)
 #   postprocess (top-1 / top-5)            acc.log
 # On CPU the MindSpore Lite runtime here reads MINDIR converted from ONNX, not MINDIR written by
 # MindSpore 2.x (MindIR version 3): pass the ONNX file or the checkpoint.
@@ -24,10 +26,15 @@ DEVICE_ID="${POSITIONAL[3]:-0}"
 [ "$DEVICE_TYPE" = "GPU" ] && DEVICE_ID=0
 has_flag() { local f; for f in "${EXTRA[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
 has_flag --dataset || EXTRA=(--dataset imagenet2012 "${EXTRA[@]}")
+flag_value() {  # flag_value --key DEFAULT: the value given with --key in the extra flags, else DEFAULT
+    local i; for ((i = 0; i < ${#EXTRA[@]} - 1; i++)); do
+        [ "${EXTRA[$i]}" = "$1" ] && { echo "${EXTRA[$((i + 1))]}"; return; }
+    done; echo "$2"
+}
+DATASET="$(flag_value --dataset imagenet2012)"
+IMAGE_SIZE="$(flag_value --image_size "")"
 EXPORT_SIZE=()  # the exported input must match the preprocessed images (--image_size)
-for ((i = 0; i < ${#EXTRA[@]} - 1; i++)); do
-    [ "${EXTRA[$i]}" = "--image_size" ] && EXPORT_SIZE=(--width "${EXTRA[$((i + 1))]}" --height "${EXTRA[$((i + 1))]}")
-done
+[ -n "$IMAGE_SIZE" ] && EXPORT_SIZE=(--width "$IMAGE_SIZE" --height "$IMAGE_SIZE")
 WORK="$PWD"
 
 step() {  # step NAME LOG command...
@@ -52,13 +59,21 @@ if [ "${MODEL##*.}" = "onnx" ]; then
     step convert convert.log "$REPO_ROOT/ascend310_infer/out/convert_onnx" "$MODEL" "$WORK/mobilenetv1_lite"
     MODEL="$WORK/mobilenetv1_lite.mindir"
 fi
-rm -rf "$WORK/preprocess_Result" "$WORK/result_Files" "$WORK/time_Result"
-step preprocess preprocess.log python "$REPO_ROOT/preprocess.py" --dataset_path "$DATASET_PATH" \
-    --result_path "$WORK/preprocess_Result" --device_target CPU "${EXTRA[@]}"
-step infer infer.log "$REPO_ROOT/ascend310_infer/out/main" --mindir_path "$MODEL" \
-    --input0_path "$WORK/preprocess_Result/00_data" --device_type "$DEVICE_TYPE" --device_id "$DEVICE_ID" \
+rm -rf "$WORK/preprocess_Result" "$WORK/result_Files" "$WORK/time_Result" "$WORK/labels.json"
+if [ "$DATASET" = "imagenet2012" ]; then  # JPEG class folders: decoded and preprocessed by the harness
+    IMAGE_SIZE="${IMAGE_SIZE:-224}"
+    INPUTS=(--image_path "$DATASET_PATH/validation_preprocess" --resize $((IMAGE_SIZE * 256 / 224))
+            --label_file "$WORK/labels.json")
+    LABELS="$WORK/labels.json"
+else
+    step preprocess preprocess.log python "$REPO_ROOT/preprocess.py" --dataset_path "$DATASET_PATH" \
+        --result_path "$WORK/preprocess_Result" --device_target CPU "${EXTRA[@]}"
+    INPUTS=(--input0_path "$WORK/preprocess_Result/00_data")
+    LABELS="$WORK/preprocess_Result/labels.json"
+fi
+step infer infer.log "$REPO_ROOT/ascend310_infer/out/main" --mindir_path "$MODEL" "${INPUTS[@]}" \
+    --device_type "$DEVICE_TYPE" --device_id "$DEVICE_ID" \
     --result_dir "$WORK/result_Files" --time_file "$WORK/time_Result/test_perform_static.txt"
-step postprocess acc.log python "$REPO_ROOT/postprocess.py" --result_dir "$WORK/result_Files" \
-    --label_dir "$WORK/preprocess_Result/labels.json"
-tail -n 1 "$WORK/infer.log"
+step postprocess acc.log python "$REPO_ROOT/postprocess.py" --result_dir "$WORK/result_Files" --label_dir "$LABELS"
+grep "average time" "$WORK/infer.log"
 cat "$WORK/acc.log"

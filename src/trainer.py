@@ -17,6 +17,7 @@ from src.callbacks import CheckpointSaver, EvalMonitor, ProgressMonitor, Trainin
 from src.checkpoint import list_epoch_checkpoints, load_pretrained, restore_training_state
 from src.CrossEntropySmooth import create_loss
 from src.dataset import create_dataset_from_config
+from src.evaluator import accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import Interrupted, UserInputError
@@ -88,7 +89,7 @@ def build_model(config, net, lr):
     loss_scale = 1.0 if amp_level == "O0" else float(config.loss_scale)
     opt = nn.Momentum(optimizer_groups(net, config.weight_decay, config.no_decay_bn_bias), Tensor(lr),
                       config.momentum, loss_scale=loss_scale)
-    kwargs = {"amp_level": amp_level, "metrics": {"top_1_accuracy", "top_5_accuracy"}}
+    kwargs = {"amp_level": amp_level, "metrics": accuracy_metrics(config.class_num)}
     if amp_level != "O0":
         # the only loss-scale manager every device accepts (CPU rejects overflow detection)
         kwargs["loss_scale_manager"] = ms.FixedLossScaleManager(loss_scale, drop_overflow_update=False)

@@ -55,6 +55,91 @@ def test_cpp_harness_matches_eval_py_image_by_image(cpp_run, checkpoint, cifar_d
         np.testing.assert_allclose(cpp_logits, net(Tensor(image)).asnumpy()[0], atol=1e-4)
 
 
+def write_varied_jpegs(root):
+    """JPEGs that exercise every decode/resize branch: up- and downscaling, odd aspect ratios, grey, CMYK."""
+    rng = np.random.default_rng(5)
+    sizes = [(48, 40), (500, 375), (333, 517), (75, 73), (130, 131), (231, 999)]
+    for c, name in enumerate(("n01440764", "n01443537", "n01484850")):
+        (root / name).mkdir(parents=True)
+        for i, (w, h) in enumerate(sizes):
+            yy, xx = np.mgrid[0:h, 0:w]
+            base = np.stack([(xx * (3 + c) + yy * 2) % 256, (yy * 5 + 40 * i) % 256, ((xx + yy) * 7) % 256], -1)
+            image = Image.fromarray(np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8))
+            image = image.convert({3: "L", 4: "CMYK"}.get(i, "RGB"))
+            image.save(root / name / f"ILSVRC2012_val_{c}{i}.JPEG", quality=90)
+
+
+@pytest.fixture(scope="module")
+def imagenet_cpp_run(tmp_path_factory):
+    """run_infer_cpp.sh on an ImageNet-style folder of JPEGs, decoded by the harness (64x64 model)."""
+    root = tmp_path_factory.mktemp("imagenet_jpeg")
+    write_varied_jpegs(root / "validation_preprocess")
+    ckpt = str(root / "tiny.ckpt")
+    ms.set_seed(6)
+    ms.save_checkpoint(MobileNetV1(class_num=3, width_multiplier=0.25), ckpt)
+    work = tmp_path_factory.mktemp("infer_cpp_imagenet")
+    flags = ["--class_num", "3", "--width_multiplier", "0.25", "--image_size", "64"]
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_infer_cpp.sh"), ckpt, str(root), "CPU", *flags],
+                          cwd=work, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root, ckpt, flags, work, proc
+
+
+def test_cpp_harness_decodes_jpeg_folders_as_eval_py(imagenet_cpp_run):
+    root, ckpt, flags, work, proc = imagenet_cpp_run
+    assert not (work / "preprocess_Result").exists()  # no Python preprocessing on this path
+    assert "JPEG decode and preprocessing average time" in proc.stdout
+    acc = (work / "acc.log").read_text()
+    assert "images: 18" in acc
+    evaluation = run_entry_point("eval.py", "--dataset", "imagenet2012", "--device_target", "CPU", "--dataset_path",
+                                 root, "--checkpoint_path", ckpt, *flags)
+    assert evaluation.returncode == 0, evaluation.stderr[-2000:]
+    assert float(re.search(r"'top1 acc': ([0-9.]+)", acc)[1]) == float(RESULT.search(evaluation.stdout)[2])
+    assert float(RESULT.search(evaluation.stdout)[1]) == 1.0  # 3 classes: every label is in the top 5
+
+    # the harness's input tensors equal preprocess.py's (eval.py's pipeline), image by image
+    pre = run_entry_point("preprocess.py", "--dataset", "imagenet2012", "--device_target", "CPU", "--dataset_path",
+                          root, "--result_path", work / "python_inputs", *flags)
+    assert pre.returncode == 0, pre.stderr[-2000:]
+    lib = (ROOT + "/ascend310_infer/out/mindspore_path.txt")
+    env = dict(os.environ, LD_LIBRARY_PATH=open(lib).read().strip() + "/lib")
+    dump = subprocess.run([os.path.join(ROOT, "ascend310_infer", "out", "main"), "--mindir_path",
+                           str(work / "mobilenetv1_lite.mindir"), "--image_path", str(root / "validation_preprocess"),
+                           "--resize", "73", "--input_dump_dir", str(work / "cpp_inputs"), "--result_dir",
+                           str(work / "dump_results"), "--label_file", str(work / "dump_labels.json")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert dump.returncode == 0, dump.stderr
+    labels = json.loads((work / "labels.json").read_text())
+    assert labels == json.loads((work / "python_inputs" / "labels.json").read_text())
+    assert sorted(set(labels.values())) == [0, 1, 2]
+    for name in labels:
+        ours = np.fromfile(work / "cpp_inputs" / f"{name}.bin", np.float32)
+        theirs = np.fromfile(work / "python_inputs" / "00_data" / f"{name}.bin", np.float32)
+        assert ours.shape == theirs.shape == (3 * 64 * 64,)
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)  # same pixels; float rounding only
+
+
+def test_cpp_harness_rejects_bad_jpeg_folders(imagenet_cpp_run, tmp_path):
+    _, _, _, work, _ = imagenet_cpp_run
+    main = os.path.join(ROOT, "ascend310_infer", "out", "main")
+    env = dict(os.environ, LD_LIBRARY_PATH=open(ROOT + "/ascend310_infer/out/mindspore_path.txt").read().strip() + "/lib")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "png" / "cls").mkdir(parents=True)
+    Image.new("RGB", (80, 80)).save(tmp_path / "png" / "cls" / "a.png")
+    (tmp_path / "cut" / "cls").mkdir(parents=True)
+    Image.new("RGB", (80, 80)).save(tmp_path / "cut" / "cls" / "a.JPEG")
+    cut = tmp_path / "cut" / "cls" / "a.JPEG"
+    cut.write_bytes(cut.read_bytes()[:200])
+    model = str(work / "mobilenetv1_lite.mindir")
+    cases = [("empty", "has no class folders"), ("png", "a.png is not a JPEG file"), ("cut", "cannot decode"),
+             ("nowhere", "image folder not found")]
+    for folder, message in cases:
+        proc = subprocess.run([main, "--mindir_path", model, "--image_path", str(tmp_path / folder),
+                               "--result_dir", str(tmp_path / "r")], env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 1 and message in proc.stderr, (folder, proc.stderr)
+
+
 def test_cpp_harness_rejects_bad_inputs(cpp_run):
     work, _ = cpp_run
     main = os.path.join(ROOT, "ascend310_infer", "out", "main")
