@@ -95,3 +95,20 @@ def test_run_infer_cpp_checks_arguments(tmp_path, paths):
     assert proc.returncode == 1 and "usage: bash run_infer_cpp.sh" in proc.stdout
     proc = run_script("run_infer_cpp.sh", ["missing.onnx", "data", "CPU"], tmp_path)
     assert proc.returncode == 1 and f"MODEL_PATH is not a file: {tmp_path}/missing.onnx" in proc.stderr
+
+
+def test_env_setup_ignores_the_callers_arguments(tmp_path):
+    """Sourced without arguments, a file sees its caller's: run_quickstart.sh OUTPUT_DIR must not reach pip."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\necho \"python $*\" >> \"$(dirname \"$0\")/calls\"\n")
+    (venv / "bin" / "python").chmod(0o755)
+    script = f"set -- {tmp_path}/output_dir; VIRTUAL_ENV={venv}; PATH={venv}/bin:$PATH; " \
+             f"source {ROOT}/scripts/lib/env_setup.sh && echo sourced"
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "sourced" in proc.stdout, proc.stderr
+    assert "output_dir" not in proc.stderr + (venv / "bin" / "calls").read_text()
+    assert f"-r {ROOT}/requirements.txt -c" in (venv / "bin" / "calls").read_text()  # runtime set only
+    proc = subprocess.run(["bash", "-c", f"EXTRA_REQUIREMENTS={ROOT}/requirements-test.txt; {script}"],
+                          capture_output=True, text=True, timeout=60)
+    assert f"-r {ROOT}/requirements-test.txt" in (venv / "bin" / "calls").read_text()
