@@ -55,6 +55,8 @@ def onednn_profile(framework, size, batch, steps=4, warmup=2):
         kind = fields[fields.index("cpu") + 1]
         prop = fields[fields.index("cpu") + 3] if "convolution" in kind else ""
         key = f"{kind} {prop.replace('_training', '').replace('_inference', '')}".strip()
+        if "convolution" in kind:  # depthwise problems read "mb32_g32ic32oc32_..."
+            key += " (depthwise)" if re.search(r"(^|_)g[0-9]+", fields[-2]) else " (dense)"
         try:
             by_kind[key] = by_kind.get(key, 0.0) + float(fields[-1])
         except ValueError:
