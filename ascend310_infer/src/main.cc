@@ -110,7 +110,7 @@ void WriteLabels(const std::string &path, const std::vector<Input> &inputs) {
 
 int Run(const infer::Flags &flags) {
   const std::string model_path = flags.Get("mindir_path");
-  const auto files = ListInputs(flags);
+  const auto items = ListInputs(flags);
   const bool from_images = !flags.Get("image_path").empty();
   const int resize = std::stoi(flags.Get("resize"));
   const std::string dump_dir = flags.Get("input_dump_dir");
@@ -134,17 +134,17 @@ int Run(const infer::Flags &flags) {
                              ShapeText(inputs[0].Shape()));
   }
   double total_ms = 0, preprocess_ms = 0;
-  for (const auto &file : files) {
+  for (const auto &item : items) {
     double load_start = NowMs();
-    auto data = LoadTensor(file, inputs[0].Shape(), resize);
+    auto data = LoadTensor(item, inputs[0].Shape(), resize);
     preprocess_ms += NowMs() - load_start;
     if (data.size() != inputs[0].DataSize()) {
-      throw std::runtime_error(file.path + " holds " + std::to_string(data.size()) + " bytes; the model input " +
+      throw std::runtime_error(item.path + " holds " + std::to_string(data.size()) + " bytes; the model input " +
                                ShapeText(inputs[0].Shape()) + " float32 needs " +
                                std::to_string(inputs[0].DataSize()));
     }
     if (!dump_dir.empty()) {
-      infer::WriteFile(dump_dir + "/" + file.name + ".bin", data.data(), data.size());
+      infer::WriteFile(dump_dir + "/" + item.name + ".bin", data.data(), data.size());
     }
     std::memcpy(inputs[0].MutableData(), data.data(), data.size());
     std::vector<mindspore::MSTensor> outputs;
@@ -152,18 +152,18 @@ int Run(const infer::Flags &flags) {
     status = model.Predict(inputs, &outputs);
     total_ms += NowMs() - begin;
     if (status != mindspore::kSuccess) {
-      throw std::runtime_error("inference failed on " + file.path + ": " + status.ToString());
+      throw std::runtime_error("inference failed on " + item.path + ": " + status.ToString());
     }
     auto out = outputs[0].Data();
-    infer::WriteFile(flags.Get("result_dir") + "/" + file.name + "_0.bin", out.get(), outputs[0].DataSize());
+    infer::WriteFile(flags.Get("result_dir") + "/" + item.name + "_0.bin", out.get(), outputs[0].DataSize());
   }
   if (from_images) {
-    WriteLabels(flags.Get("label_file"), files);
-    std::cout << "JPEG decode and preprocessing average time: " << preprocess_ms / files.size() << " ms; labels: "
+    WriteLabels(flags.Get("label_file"), items);
+    std::cout << "JPEG decode and preprocessing average time: " << preprocess_ms / items.size() << " ms; labels: "
               << flags.Get("label_file") << std::endl;
   }
-  std::string summary = "NN inference cost average time: " + std::to_string(total_ms / files.size()) +
-                        " ms of infer_count " + std::to_string(files.size());
+  std::string summary = "NN inference cost average time: " + std::to_string(total_ms / items.size()) +
+                        " ms of infer_count " + std::to_string(items.size());
   std::cout << summary << std::endl;
   infer::WriteFile(flags.Get("time_file"), summary.data(), summary.size());
   return 0;
