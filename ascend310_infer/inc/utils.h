@@ -9,6 +9,8 @@
 #include <vector>
 
 namespace infer {
+// Names of the sub-folders (or of the regular files) of `dir`, sorted; throws when `dir` cannot be read.
+std::vector<std::string> ListEntries(const std::string &dir, bool directories);
 // Regular files in `dir` whose names end with `suffix`, sorted by name.
 std::vector<std::string> ListFiles(const std::string &dir, const std::string &suffix);
 // Whole file as bytes; throws std::runtime_error naming the file if it cannot be read.

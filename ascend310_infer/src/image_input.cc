@@ -1,8 +1,5 @@
 #include "inc/image_input.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <csetjmp>
@@ -15,27 +12,6 @@
 
 namespace infer {
 namespace {
-std::vector<std::string> SortedEntries(const std::string &dir, bool want_dirs) {
-  std::vector<std::string> names;
-  DIR *handle = opendir(dir.c_str());
-  if (handle == nullptr) {
-    throw std::runtime_error("image folder not found: " + dir);
-  }
-  for (dirent *entry = readdir(handle); entry != nullptr; entry = readdir(handle)) {
-    std::string name(entry->d_name);
-    struct stat info;
-    if (name == "." || name == ".." || stat((dir + "/" + name).c_str(), &info) != 0) {
-      continue;
-    }
-    if (want_dirs ? S_ISDIR(info.st_mode) : S_ISREG(info.st_mode)) {
-      names.push_back(name);
-    }
-  }
-  closedir(handle);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 struct JpegErrorManager {
   jpeg_error_mgr pub;
   jmp_buf jump;
@@ -75,13 +51,13 @@ void LinearCoefficients(int dst_size, int src_size, bool clamp_weights, std::vec
 }  // namespace
 
 std::vector<LabelledImage> ListImageFolder(const std::string &root) {
-  auto classes = SortedEntries(root, true);
+  auto classes = ListEntries(root, true);
   if (classes.empty()) {
     throw std::runtime_error(root + " has no class folders (expected <root>/<class>/<image>.JPEG)");
   }
   std::vector<LabelledImage> images;
   for (size_t label = 0; label < classes.size(); ++label) {
-    for (const auto &name : SortedEntries(root + "/" + classes[label], false)) {
+    for (const auto &name : ListEntries(root + "/" + classes[label], false)) {
       images.push_back({root + "/" + classes[label] + "/" + name, static_cast<int>(label)});
     }
   }

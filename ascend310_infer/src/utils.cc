@@ -8,23 +8,32 @@
 #include <stdexcept>
 
 namespace infer {
-std::vector<std::string> ListFiles(const std::string &dir, const std::string &suffix) {
-  std::vector<std::string> files;
+std::vector<std::string> ListEntries(const std::string &dir, bool directories) {
+  std::vector<std::string> names;
   DIR *handle = opendir(dir.c_str());
   if (handle == nullptr) {
-    throw std::runtime_error("input folder not found: " + dir);
+    throw std::runtime_error((directories ? "image folder not found: " : "input folder not found: ") + dir);
   }
   for (dirent *entry = readdir(handle); entry != nullptr; entry = readdir(handle)) {
     std::string name(entry->d_name);
-    std::string path = dir + "/" + name;
     struct stat info;
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-        stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-      files.push_back(path);
+    if (name != "." && name != ".." && stat((dir + "/" + name).c_str(), &info) == 0 &&
+        (directories ? S_ISDIR(info.st_mode) : S_ISREG(info.st_mode))) {
+      names.push_back(name);
     }
   }
   closedir(handle);
-  std::sort(files.begin(), files.end());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> ListFiles(const std::string &dir, const std::string &suffix) {
+  std::vector<std::string> files;
+  for (const auto &name : ListEntries(dir, false)) {
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      files.push_back(dir + "/" + name);
+    }
+  }
   return files;
 }
 
