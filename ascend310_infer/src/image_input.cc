@@ -118,28 +118,36 @@ RgbImage ResizeBilinear(const RgbImage &src, int width, int height) {
   LinearCoefficients(width, src.width, true, &x_offsets, &alpha);
   LinearCoefficients(height, src.height, false, &y_offsets, &beta);
 
-  // horizontal pass of one source row, in 2048ths
-  auto resize_row = [&](int y, std::vector<int> *out) {
+  // horizontal pass of source row y (clamped), in 2048ths; output rows step through the source rows
+  // in order, so the last two passes are kept and each source row is resized once
+  std::vector<int> passes[2] = {std::vector<int>(width * kChannels), std::vector<int>(width * kChannels)};
+  int pass_rows[2] = {-1, -1};
+  auto horizontal_pass = [&](int y) -> const std::vector<int> & {
+    y = std::clamp(y, 0, src.height - 1);
+    for (int k = 0; k < 2; ++k) {
+      if (pass_rows[k] == y) return passes[k];
+    }
+    const int slot = pass_rows[0] < pass_rows[1] ? 0 : 1;  // the lower row is not needed again
     const uint8_t *s = src.pixels.data() + static_cast<size_t>(y) * src.width * kChannels;
     for (int x = 0; x < width; ++x) {
       const int sx = x_offsets[x];
       for (int c = 0; c < kChannels; ++c) {
         const int left = s[sx * kChannels + c];
-        (*out)[x * kChannels + c] = sx + 1 < src.width
-                                        ? left * alpha[2 * x] + s[(sx + 1) * kChannels + c] * alpha[2 * x + 1]
-                                        : left * 2048;
+        passes[slot][x * kChannels + c] = sx + 1 < src.width
+                                              ? left * alpha[2 * x] + s[(sx + 1) * kChannels + c] * alpha[2 * x + 1]
+                                              : left * 2048;
       }
     }
+    pass_rows[slot] = y;
+    return passes[slot];
   };
   RgbImage dst;
   dst.width = width;
   dst.height = height;
   dst.pixels.resize(static_cast<size_t>(width) * height * kChannels);
-  std::vector<int> row0(width * kChannels), row1(width * kChannels);
   for (int y = 0; y < height; ++y) {
-    const int sy = y_offsets[y];
-    resize_row(std::clamp(sy, 0, src.height - 1), &row0);
-    resize_row(std::clamp(sy + 1, 0, src.height - 1), &row1);
+    const std::vector<int> &row0 = horizontal_pass(y_offsets[y]);
+    const std::vector<int> &row1 = horizontal_pass(y_offsets[y] + 1);
     const int b0 = beta[2 * y], b1 = beta[2 * y + 1];
     uint8_t *out = dst.pixels.data() + static_cast<size_t>(y) * width * kChannels;
     for (int i = 0; i < width * kChannels; ++i) {  // OpenCV's vertical 8-bit rounding
