@@ -21,7 +21,7 @@ import zipfile
 import numpy as np
 
 from src.model_utils.errors import UserInputError
-from src.mobilenet_v1 import SEPARABLE_LAYERS
+from src.mobilenet_v1 import SEPARABLE_LAYERS, STEM_CHANNELS
 
 SOURCES = ("timm", "mindcv")
 # the network options each source's weights were trained with
@@ -35,6 +35,9 @@ SAFETENSORS_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "
 TORCH_STORAGE_DTYPES = {"DoubleStorage": np.float64, "FloatStorage": np.float32, "HalfStorage": np.float16,
                         "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
                         "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_}
+# training state and bookkeeping a source file may carry besides the network's tensors
+NOT_WEIGHTS = re.compile(r"(num_batches_tracked|^moments\.|^momentum|^learning_rate|^global_step|^scale_sense|"
+                         r"^current_iterator_step|^epoch_num|^step_num|^adam_|^ema\.)")
 
 
 class WeightConversionError(UserInputError):
@@ -180,9 +183,7 @@ def convert(weights, source, path="weights"):
     if missing:
         raise WeightConversionError(f"{path} is not a {source} MobileNetV1: {len(missing)} tensors missing, "
                                     f"e.g. {', '.join(missing[:3])}")
-    ignored = re.compile(r"(num_batches_tracked|^moments\.|^momentum|^learning_rate|^global_step|^scale_sense|"
-                         r"^current_iterator_step|^epoch_num|^step_num|^adam_|^ema\.)")
-    extra = sorted(n for n in weights if n not in mapping and not ignored.search(n))
+    extra = sorted(n for n in weights if n not in mapping and not NOT_WEIGHTS.search(n))
     if extra:
         raise WeightConversionError(f"{path} has tensors a MobileNetV1 of {source} does not: "
                                     f"{', '.join(extra[:3])} (a variant with a head conv, e.g. mobilenetv1_100h?)")
@@ -192,7 +193,7 @@ def convert(weights, source, path="weights"):
 def infer_network_options(converted):
     """width multiplier and class count implied by the converted tensors."""
     stem_channels = converted["network.0.0.weight"].shape[0]
-    return {"width_multiplier": stem_channels / 32, "class_num": converted["fc.weight"].shape[0]}
+    return {"width_multiplier": stem_channels / STEM_CHANNELS, "class_num": converted["fc.weight"].shape[0]}
 
 
 def save(converted, output):

@@ -18,12 +18,13 @@ def load_exported(path):
         except ImportError as err:
             raise UserInputError("checking an ONNX file needs onnxruntime: pip install onnxruntime") from err
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        expected = session.get_inputs()[0].shape
+        model_input = session.get_inputs()[0]
+        expected, input_name = model_input.shape, model_input.name
 
         def run_onnx(image):
             if list(image.shape) != list(expected):
                 raise UserInputError(f"{path} takes input {expected}, got {list(image.shape)}")
-            return session.run(None, {session.get_inputs()[0].name: image})[0]
+            return session.run(None, {input_name: image})[0]
 
         return run_onnx
     graph = ms.nn.GraphCell(ms.load(path))

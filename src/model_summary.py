@@ -9,7 +9,6 @@ import argparse
 import math
 from dataclasses import dataclass
 
-
 from src.mobilenet_v1 import MobileNetV1
 
 
