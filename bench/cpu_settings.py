@@ -29,18 +29,12 @@ STEPS = 20  # steps per epoch (640 images)
 def measure(data_dir, sink=False, context=None):
     """Seconds per step of the second epoch, in this process."""
     sys.path.insert(0, ROOT)
-    import src  # noqa: F401  (oneDNN AVX2 cap)
+    from bench.workloads import mindspore_training_parts  # imports src first (oneDNN AVX2 cap)
     import mindspore as ms
-    from mindspore import nn
     from mindspore.train import Callback, Model
-    from src.CrossEntropySmooth import CrossEntropySmooth
     from src.dataset import create_dataset1
-    from src.mobilenet_v1 import MobileNetV1
-    from src.trainer import optimizer_groups
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU", **(context or {}))
-    net = MobileNetV1(class_num=10)
-    opt = nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)
-    model = Model(net, CrossEntropySmooth(smooth_factor=0.1, num_classes=10), opt)
+    model = Model(*mindspore_training_parts(10))
     dataset = create_dataset1(data_dir, True, batch_size=32, image_size=32, num_samples=32 * STEPS)
 
     class EpochTimer(Callback):

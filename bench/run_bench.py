@@ -128,8 +128,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     medians = {key: statistics.median(values) for key, values in samples.items()}
-    rounds = {key: values for key, values in samples.items()}
-    paths = write_report(args.out, medians, rounds, profile, TRAIN_SHAPES, INFER_SHAPES, time.time() - started)
+    paths = write_report(args.out, medians, samples, profile, TRAIN_SHAPES, INFER_SHAPES, time.time() - started)
     log(f"done in {time.time() - started:.0f} s: {', '.join(paths)}")
 
 

@@ -44,22 +44,28 @@ def matmul(n=4096, steps=5):
 
 
 # ---------------------------------------------------------------- training steps
-def mindspore_train(shapes, classes=1000, steps=8, warmup=2):
-    """This project's training step: MobileNetV1, Momentum with train.py's parameter groups,
-    label-smoothed cross-entropy, GRAPH_MODE (what Model.train builds at amp level O0)."""
+def mindspore_training_parts(classes):
+    """(network, loss, optimizer) of this project's training: MobileNetV1, label-smoothed
+    cross-entropy, Momentum with train.py's parameter groups (no weight decay on BN and biases)."""
     sys.path.insert(0, ROOT)
     import src  # noqa: F401  (oneDNN AVX2 cap, as the entry points)
-    import mindspore as ms
-    from mindspore import Tensor, nn
+    from mindspore import nn
     from src.CrossEntropySmooth import CrossEntropySmooth
     from src.mobilenet_v1 import MobileNetV1
     from src.trainer import optimizer_groups
+    net = MobileNetV1(class_num=classes)
+    loss = CrossEntropySmooth(sparse=True, reduction="mean", smooth_factor=0.1, num_classes=classes)
+    return net, loss, nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)
+
+
+def mindspore_train(shapes, classes=1000, steps=8, warmup=2):
+    """This project's training step in GRAPH_MODE (what Model.train builds at amp level O0)."""
+    import mindspore as ms
+    from mindspore import Tensor, nn
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     results = {}
     for size, batch in shapes:
-        net = MobileNetV1(class_num=classes)
-        loss = CrossEntropySmooth(sparse=True, reduction="mean", smooth_factor=0.1, num_classes=classes)
-        opt = nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)
+        net, loss, opt = mindspore_training_parts(classes)
         step = nn.TrainOneStepCell(nn.WithLossCell(net, loss), opt)
         step.set_train(True)
         x, y = (Tensor(a) for a in batch_of(size, batch, classes))

@@ -17,6 +17,14 @@ from tests.conftest import ROOT, TINY_MODEL, run_entry_point
 
 SMALL = TINY_MODEL
 RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\}")
+HARNESS_OUT = os.path.join(ROOT, "ascend310_infer", "out")
+HARNESS = os.path.join(HARNESS_OUT, "main")
+
+
+def harness_env():
+    """The environment the built harness runs in: its MindSpore runtime on LD_LIBRARY_PATH."""
+    with open(os.path.join(HARNESS_OUT, "mindspore_path.txt"), encoding="utf-8") as f:
+        return dict(os.environ, LD_LIBRARY_PATH=f.read().strip() + "/lib")
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +109,11 @@ def test_cpp_harness_decodes_jpeg_folders_as_eval_py(imagenet_cpp_run):
     pre = run_entry_point("preprocess.py", "--dataset", "imagenet2012", "--device_target", "CPU", "--dataset_path",
                           root, "--result_path", work / "python_inputs", *flags)
     assert pre.returncode == 0, pre.stderr[-2000:]
-    lib = (ROOT + "/ascend310_infer/out/mindspore_path.txt")
-    env = dict(os.environ, LD_LIBRARY_PATH=open(lib).read().strip() + "/lib")
-    dump = subprocess.run([os.path.join(ROOT, "ascend310_infer", "out", "main"), "--mindir_path",
+    dump = subprocess.run([HARNESS, "--mindir_path",
                            str(work / "mobilenetv1_lite.mindir"), "--image_path", str(root / "validation_preprocess"),
                            "--resize", "73", "--input_dump_dir", str(work / "cpp_inputs"), "--result_dir",
                            str(work / "dump_results"), "--label_file", str(work / "dump_labels.json")],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=harness_env(), capture_output=True, text=True, timeout=300)
     assert dump.returncode == 0, dump.stderr
     labels = json.loads((work / "labels.json").read_text())
     assert labels == json.loads((work / "python_inputs" / "labels.json").read_text())
@@ -121,8 +127,7 @@ def test_cpp_harness_decodes_jpeg_folders_as_eval_py(imagenet_cpp_run):
 
 def test_cpp_harness_rejects_bad_jpeg_folders(imagenet_cpp_run, tmp_path):
     _, _, _, work, _ = imagenet_cpp_run
-    main = os.path.join(ROOT, "ascend310_infer", "out", "main")
-    env = dict(os.environ, LD_LIBRARY_PATH=open(ROOT + "/ascend310_infer/out/mindspore_path.txt").read().strip() + "/lib")
+    env = harness_env()
     (tmp_path / "empty").mkdir()
     (tmp_path / "png" / "cls").mkdir(parents=True)
     Image.new("RGB", (80, 80)).save(tmp_path / "png" / "cls" / "a.png")
@@ -134,7 +139,7 @@ def test_cpp_harness_rejects_bad_jpeg_folders(imagenet_cpp_run, tmp_path):
     cases = [("empty", "has no class folders"), ("png", "a.png is not a JPEG file"), ("cut", "cannot decode"),
              ("nowhere", "image folder not found")]
     for folder, message in cases:
-        proc = subprocess.run([main, "--mindir_path", model, "--image_path", str(tmp_path / folder),
+        proc = subprocess.run([HARNESS, "--mindir_path", model, "--image_path", str(tmp_path / folder),
                                "--result_dir", str(tmp_path / "r")], env=env, capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 1 and message in proc.stderr, (folder, proc.stderr)
@@ -142,9 +147,7 @@ def test_cpp_harness_rejects_bad_jpeg_folders(imagenet_cpp_run, tmp_path):
 
 def test_cpp_harness_rejects_bad_inputs(cpp_run):
     work, _ = cpp_run
-    main = os.path.join(ROOT, "ascend310_infer", "out", "main")
-    lib = open(os.path.join(ROOT, "ascend310_infer", "out", "mindspore_path.txt")).read().strip() + "/lib"
-    env = dict(os.environ, LD_LIBRARY_PATH=lib)
+    env = harness_env()
     bad_dir = work / "bad_inputs"
     bad_dir.mkdir()
     (bad_dir / "img.bin").write_bytes(np.zeros(10, np.float32).tobytes())
@@ -157,7 +160,7 @@ def test_cpp_harness_rejects_bad_inputs(cpp_run):
         (["--input0_path", str(bad_dir)], "--mindir_path is required"),
     ]
     for args, message in cases:
-        proc = subprocess.run([main, *args], env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([HARNESS, *args], env=env, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
 
 
