@@ -44,16 +44,19 @@ def matmul(n=4096, steps=5):
 
 
 # ---------------------------------------------------------------- training steps
-def mindspore_training_parts(classes):
+def mindspore_training_parts(classes, depthwise_impl="cpp", **network):
     """(network, loss, optimizer) of this project's training: MobileNetV1, label-smoothed
-    cross-entropy, Momentum with train.py's parameter groups (no weight decay on BN and biases)."""
+    cross-entropy, Momentum with train.py's parameter groups (no weight decay on BN and biases).
+
+    ``depthwise_impl`` defaults to what train.py picks on CPU (the C++ kernel, src/depthwise_cpu.py);
+    ``network`` passes other MobileNetV1 options (width_multiplier, stem_stride ...)."""
     sys.path.insert(0, ROOT)
     import src  # noqa: F401  (oneDNN AVX2 cap, as the entry points)
     from mindspore import nn
     from src.CrossEntropySmooth import CrossEntropySmooth
     from src.mobilenet_v1 import MobileNetV1
     from src.trainer import optimizer_groups
-    net = MobileNetV1(class_num=classes)
+    net = MobileNetV1(class_num=classes, depthwise_impl=depthwise_impl, **network)
     loss = CrossEntropySmooth(sparse=True, reduction="mean", smooth_factor=0.1, num_classes=classes)
     return net, loss, nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)
 

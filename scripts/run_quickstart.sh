@@ -4,8 +4,8 @@
 # evaluate on all 10,000 test images, export MINDIR + ONNX, and say where everything is.
 #
 # Usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]
-#   --full       the long recipe (width 0.5, 15 epochs, crop/flip augmentation, label smoothing,
-#                weight decay 1e-4, validation every 3 epochs)
+#   --full       the long recipe (width 0.75, 15 epochs, random crop with 2-pixel padding + flip,
+#                label smoothing, weight decay 1e-4, validation every 3 epochs)
 #                instead of the quick one of default_config_fashion_mnist.yaml (width 0.25, 3 epochs)
 #   OUTPUT_DIR   default: output/quickstart (output/fashion_mnist_full with --full)
 # Environment: FASHION_MNIST_DIR=/folder/with/idx/files to use your own copy of the data.
@@ -31,25 +31,27 @@ source scripts/lib/env_setup.sh
 
 python -m src.convert_fashion_mnist --idx_dir "$FASHION_MNIST_DIR" --output_dir "$DATA"
 
+MODEL_ARGS=()  # network flags for train, eval and export alike
 TRAIN_ARGS=()
 if [ "$FULL" = 1 ]; then
-    TRAIN_ARGS=(--width_multiplier 0.5 --epoch_size 15 --train_augment crop_flip --use_label_smooth True
+    MODEL_ARGS=(--width_multiplier 0.75)
+    TRAIN_ARGS=(--epoch_size 15 --train_augment crop_flip --crop_padding 2 --use_label_smooth True
                 --lr_init 0.01 --lr_max 0.1 --warmup_epochs 0.5 --weight_decay 0.0001 --eval_interval 3
                 --eval_dataset_path "$DATA/fashion-mnist-verify-bin")
 fi
 echo "[train] $( [ "$FULL" = 1 ] && echo "full recipe" || echo "quick run" ) -> $OUT/train.log"
 python train.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-batches-bin" \
-    --save_checkpoint_path "$OUT" "${TRAIN_ARGS[@]}" 2>&1 | tee "$OUT/train.log"
-CKPT="$(ls -t "$OUT"/mobilenetv1-*.ckpt | head -n 1)"
+    --save_checkpoint_path "$OUT" "${MODEL_ARGS[@]}" "${TRAIN_ARGS[@]}" 2>&1 | tee "$OUT/train.log"
+CKPT="$(ls -t "$OUT"/mobilenetv1-*_*.ckpt | head -n 1)"  # the last epoch's, not mobilenetv1-best.ckpt
 
 echo "[eval] $CKPT on all test images -> $OUT/eval.log"
 python eval.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-verify-bin" \
-    --checkpoint_path "$CKPT" 2>&1 | tee "$OUT/eval.log"
+    --checkpoint_path "$CKPT" "${MODEL_ARGS[@]}" 2>&1 | tee "$OUT/eval.log"
 RESULT="$(grep '^result:' "$OUT/eval.log")"
 
 for format in MINDIR ONNX; do
     python export.py --config_path "$CONFIG" --ckpt_file "$CKPT" --file_name "$OUT/mobilenetv1_fashion_mnist" \
-        --file_format "$format" --batch_size 1 --width 32 --height 32 | grep '^exported:'
+        --file_format "$format" --batch_size 1 --width 32 --height 32 "${MODEL_ARGS[@]}" | grep '^exported:'
 done
 
 echo

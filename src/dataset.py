@@ -92,15 +92,18 @@ def _finish(data_set, do_train, batch_size, workers):
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment="crop_flip"):
+                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment="crop_flip",
+                    crop_padding=4):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
-    in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (official: random crop
-    with 4-pixel padding, horizontal flip), "flip" or "none".
+    in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (random 32x32 crop after
+    ``crop_padding`` pixels of zero padding, official 4; horizontal flip), "flip" or "none".
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
+    if crop_padding < 0:
+        raise DatasetError(f"crop_padding must be 0 or more pixels, got {crop_padding}")
     cifar10_files(dataset_path)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
@@ -109,7 +112,7 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
                                  num_shards=num_shards, shard_id=shard_id)
     trans = []
     if do_train and augment == "crop_flip":
-        trans.append(C.RandomCrop((32, 32), (4, 4, 4, 4)))
+        trans.append(C.RandomCrop((32, 32), (crop_padding,) * 4))
     if do_train and augment in ("crop_flip", "flip"):
         trans.append(C.RandomHorizontalFlip(prob=0.5))
     if image_size != 32:
@@ -156,6 +159,7 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
     if config.dataset == "imagenet2012":
         create = create_dataset2
     else:
-        create, kwargs["stats"], kwargs["augment"] = create_dataset1, config.dataset, config.train_augment
+        create = create_dataset1
+        kwargs.update(stats=config.dataset, augment=config.train_augment, crop_padding=config.crop_padding)
     return create(dataset_folder(config, do_train, dataset_path), do_train, device_num=config.device_num,
                   batch_size=config.batch_size, **kwargs)

@@ -1,6 +1,7 @@
 """Evaluation of a checkpoint on the whole evaluation set."""
 import logging
 
+from mindspore import nn, ops
 from mindspore.train import Model, Top1CategoricalAccuracy, TopKCategoricalAccuracy
 
 from src.checkpoint import load_for_inference
@@ -17,6 +18,17 @@ def accuracy_metrics(class_num):
     return {"top_1_accuracy": Top1CategoricalAccuracy(), "top_5_accuracy": TopKCategoricalAccuracy(min(5, class_num))}
 
 
+class FlipAveraged(nn.Cell):
+    """Logits averaged over each image and its left-right mirror (test-time augmentation)."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def construct(self, x):
+        return (self.network(x) + self.network(ops.flip(x, (3,)))) / 2
+
+
 def evaluate(config):
     """Top-5 and top-1 accuracy of ``config.checkpoint_path``, in the official output order."""
     dataset = create_dataset_from_config(config, do_train=False)
@@ -25,7 +37,10 @@ def evaluate(config):
     net = create_network(config)
     load_for_inference(net, config.checkpoint_path)
     net.set_train(False)
+    if config.eval_flip:
+        net = FlipAveraged(net)
     model = Model(net, loss_fn=create_loss(config), metrics=accuracy_metrics(config.class_num))
-    logger.info("evaluating %s on %s", config.checkpoint_path, dataset_folder(config, do_train=False))
+    logger.info("evaluating %s on %s%s", config.checkpoint_path, dataset_folder(config, do_train=False),
+                " (logits averaged with the mirrored image)" if config.eval_flip else "")
     res = model.eval(dataset, dataset_sink_mode=False)
     return {"top_5_accuracy": float(res["top_5_accuracy"]), "top_1_accuracy": float(res["top_1_accuracy"])}

@@ -54,7 +54,7 @@ def export_model(config):
     if config.file_format == "AIR" and config.device_target != "Ascend":
         raise UserInputError("AIR export needs an Ascend device (--device_target Ascend); "
                              "use --file_format MINDIR or ONNX on CPU and GPU")
-    net = create_network(config)
+    net = create_network(config, exportable=True)
     load_for_inference(net, config.ckpt_file)
     net.set_train(False)
     image = Tensor(np.zeros([config.batch_size, 3, config.height, config.width], np.float32))

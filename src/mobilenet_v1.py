@@ -8,9 +8,13 @@ small inputs (32x32) at full resolution in the first layers instead of reducing 
 ``conv_padding="symmetric"`` pads one pixel on every side, as PyTorch/timm and mindcv do (TF-style
 'same' pads only bottom/right at stride 2), and ``activation="relu"`` is mindcv's: together they
 run weights converted from those projects (src/convert_weights.py) exactly.
+``depthwise_impl="cpp"`` runs the 3x3 depthwise convolutions with this repository's CPU kernel
+(src/depthwise_cpu.py, same parameters, about 2x faster CPU training); "mindspore" uses nn.Conv2d.
 """
 from mindspore import nn, ops
 from mindspore.common.initializer import TruncatedNormal, XavierUniform
+
+from src.depthwise_cpu import DepthwiseConv3x3CPU, resolve_implementation
 
 CONV_PADDINGS = ("same", "symmetric")
 ACTIVATIONS = ("relu6", "relu")
@@ -23,12 +27,16 @@ SEPARABLE_LAYERS = (
 STEM_CHANNELS = 32
 
 
-def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activation="relu6", conv_padding="same"):
+def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activation="relu6", conv_padding="same",
+                 depthwise_impl="mindspore"):
     """Conv2d (no bias; TF 'same' or symmetric padding; depthwise when asked) -> BatchNorm2d -> activation."""
     if conv_padding not in CONV_PADDINGS:
         raise ValueError(f"conv_padding must be one of {CONV_PADDINGS}, got {conv_padding!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if depthwise and depthwise_impl == "cpp":
+        conv = DepthwiseConv3x3CPU(in_channel, stride, conv_padding)
+        return nn.SequentialCell([conv, nn.BatchNorm2d(out_channel), nn.get_activation(activation)])
     padding = {"pad_mode": "same"} if conv_padding == "same" else {"pad_mode": "pad", "padding": kernel_size // 2}
     conv = nn.Conv2d(in_channel, out_channel, kernel_size, stride, group=in_channel if depthwise else 1,
                      weight_init=XavierUniform(), **padding)
@@ -44,15 +52,16 @@ class MobileNetV1(nn.Cell):
     """MobileNetV1 classifier, or a backbone returning all 27 block outputs when ``features_only``."""
 
     def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
-                 conv_padding="same", activation="relu6"):
+                 conv_padding="same", activation="relu6", depthwise_impl="mindspore"):
         super().__init__()
         self.features_only = features_only
+        self.depthwise_impl = depthwise_impl
         style = {"conv_padding": conv_padding, "activation": activation}
         channels = scaled_channels(STEM_CHANNELS, width_multiplier)
         cnn = [conv_bn_relu(3, channels, 3, stem_stride, False, **style)]
         for out_channels, stride in SEPARABLE_LAYERS:
             out_channels = scaled_channels(out_channels, width_multiplier)
-            cnn.append(conv_bn_relu(channels, channels, 3, stride, True, **style))
+            cnn.append(conv_bn_relu(channels, channels, 3, stride, True, depthwise_impl=depthwise_impl, **style))
             cnn.append(conv_bn_relu(channels, out_channels, 1, 1, False, **style))
             channels = out_channels
         self.out_channels = channels
@@ -76,14 +85,21 @@ class MobileNetV1(nn.Cell):
 
 
 def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
-                 conv_padding="same", activation="relu6"):
+                 conv_padding="same", activation="relu6", depthwise_impl="mindspore"):
     """Factory with the official name."""
     return MobileNetV1(class_num=class_num, features_only=features_only, width_multiplier=width_multiplier,
-                       stem_stride=stem_stride, conv_padding=conv_padding, activation=activation)
+                       stem_stride=stem_stride, conv_padding=conv_padding, activation=activation,
+                       depthwise_impl=depthwise_impl)
 
 
-def create_network(config):
-    """The network a config describes (class count, width, stem stride, padding, activation)."""
+def create_network(config, exportable=False):
+    """The network a config describes (class count, width, stem stride, padding, activation, depthwise kernel).
+
+    ``exportable`` builds the depthwise layers from nn.Conv2d whatever ``depthwise_impl`` says:
+    MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernel.
+    """
+    impl = "mindspore" if exportable else resolve_implementation(
+        config.depthwise_impl, config.device_target, config.amp_level)
     return mobilenet_v1(class_num=config.class_num, width_multiplier=config.width_multiplier,
                         stem_stride=config.stem_stride, conv_padding=config.conv_padding,
-                        activation=config.activation)
+                        activation=config.activation, depthwise_impl=impl)

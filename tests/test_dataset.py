@@ -109,3 +109,17 @@ def test_training_shards_are_disjoint_halves(tmp_path):
               for rank in (0, 1)]
     assert len(shards[0]) == len(shards[1]) == 5000
     assert set(shards[0]).isdisjoint(shards[1]) and set(shards[0]) | set(shards[1]) == set(range(10000))
+
+
+def test_crop_padding_sets_the_random_shift(cifar_dirs):
+    """crop_padding 0 leaves only the flip: every training image is the stored one or its mirror."""
+    raw = np.fromfile(os.path.join(cifar_dirs[0], "data_batch_1.bin"), np.uint8).reshape(-1, 3073)
+    stored = {tuple(r[1:].reshape(3, 32, 32)[0, 5]) for r in raw}  # row 5 of every image (training shuffles)
+    stored |= {row[::-1] for row in stored}
+    dataset = create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=8, crop_padding=0)
+    images, _ = _batches(dataset)[0]
+    pixels = np.rint((images[:, 0, 5] * 0.2023 + 0.4914) * 255).astype(np.uint8)
+    assert all(tuple(p) in stored for p in pixels)
+    shifted = create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=8, crop_padding=4)
+    moved = np.rint((_batches(shifted)[0][0][:, 0, 5] * 0.2023 + 0.4914) * 255).astype(np.uint8)
+    assert not all(tuple(p) in stored for p in moved)

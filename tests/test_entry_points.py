@@ -21,17 +21,21 @@ def test_train_writes_official_checkpoint_names_and_logs(trained):
         "mobilenetv1-1_3.ckpt", "mobilenetv1-2_3.ckpt"]
     assert re.search(r"epoch: 2 step: 3, loss is [0-9.]+", proc.stdout)
     assert "per step time" in proc.stdout
+    assert "depthwise cpp" in proc.stdout + proc.stderr  # 'auto' picks the C++ kernel for CPU training
     params = ms.load_checkpoint(os.path.join(out, "mobilenetv1-2_3.ckpt"))
     assert int(params["global_step"].asnumpy()[0]) == 6
     assert "moments.fc.weight" in params and params["network.26.0.weight"].shape == (256, 256, 1, 1)
 
 
-def test_eval_prints_result_line_over_every_image(trained, cifar_dirs):
+@pytest.mark.parametrize("eval_flip", ["False", "True"])
+def test_eval_prints_result_line_over_every_image(trained, cifar_dirs, eval_flip):
     out, _ = trained
     ckpt = os.path.join(out, "mobilenetv1-2_3.ckpt")
     proc = run_entry_point("eval.py", "--dataset", "cifar10", "--dataset_path", cifar_dirs[1],
-                           "--checkpoint_path", ckpt, "--num_samples", "50", "--batch_size", "32", *SMALL)
+                           "--checkpoint_path", ckpt, "--num_samples", "50", "--batch_size", "32",
+                           "--eval_flip", eval_flip, *SMALL)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert ("averaged with the mirrored image" in proc.stdout + proc.stderr) == (eval_flip == "True")
     top5, top1, path = RESULT.search(proc.stdout).groups()
     assert path == ckpt
     assert 0.0 <= float(top1) <= float(top5) <= 1.0
@@ -78,6 +82,8 @@ def test_imagenet_trains_without_config_path(tmp_path, imagenet_root):
     (["--dataset_path", "/no/such/cifar"], "error: CIFAR-10 dataset folder not found: /no/such/cifar"),
     (["--dataset", "imagenet2012", "--dataset_path", "/no/such/in"], "error: image folder not found: /no/such/in/train"),
     (["--parameter_server", "True"], "parameter_server=True is not supported"),
+    (["--crop_padding", "-1"], "error: crop_padding must be 0 or more pixels, got -1"),
+    (["--depthwise_impl", "cpp", "--amp_level", "O2"], "depthwise_impl 'cpp' runs float32 on CPU only"),
 ])
 def test_train_reports_bad_input_without_traceback(tmp_path, cifar_dirs, args, message):
     argv = ["--device_target", "CPU", "--dataset_path", cifar_dirs[0], "--save_checkpoint_path", tmp_path, *args]
