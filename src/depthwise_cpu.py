@@ -6,13 +6,14 @@ arithmetic about 3x faster, forward and backward, as two MindSpore AOT custom op
 keeps ``nn.Conv2d``'s parameter (``weight``, shape (C, 1, 3, 3)), so checkpoints move freely
 between the two implementations; export always uses ``nn.Conv2d`` (custom ops do not export).
 
-The library is compiled once per source version with the system C++ compiler
+The library is compiled once per source version and CPU type with the system C++ compiler
 (``g++ -O3 -march=native -fopenmp``) into ``$XDG_CACHE_HOME/mobilenetv1`` (default
 ``~/.cache/mobilenetv1``), written under a temporary name and renamed, so concurrent workers of a
 data-parallel job never load a half-written file.
 """
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -38,10 +39,20 @@ def compiler():
     return shutil.which(os.environ.get("CXX", "g++"))
 
 
+def _cpu_features():
+    """The CPU's instruction-set flags: -march=native code is only reused on a CPU that has the same."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            return next((line for line in cpuinfo if line.startswith(("flags", "Features"))), platform.machine())
+    except OSError:
+        return platform.machine()
+
+
 def kernel_library():
     """Path of the compiled kernel library, compiling it first when this source version has none."""
     with open(SOURCE, "rb") as handle:
-        digest = hashlib.sha256(handle.read() + " ".join(COMPILE_FLAGS).encode()).hexdigest()[:16]
+        key = handle.read() + " ".join(COMPILE_FLAGS).encode() + _cpu_features().encode()
+    digest = hashlib.sha256(key).hexdigest()[:16]
     library = os.path.join(_cache_dir(), f"depthwise_conv3x3-{digest}.so")
     if os.path.exists(library):
         return library
