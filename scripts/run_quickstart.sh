@@ -6,7 +6,7 @@
 # Usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]
 #   --full       the long recipe (width 0.75, 15 epochs, random crop with 2-pixel padding + flip,
 #                label smoothing, weight decay 1e-4, validation every 3 epochs)
-#                instead of the quick one of default_config_fashion_mnist.yaml (width 0.25, 3 epochs)
+#                instead of the quick one of default_config_fashion_mnist.yaml (width 0.25, 5 epochs)
 #   OUTPUT_DIR   default: output/quickstart (output/fashion_mnist_full with --full)
 # Environment: FASHION_MNIST_DIR=/folder/with/idx/files to use your own copy of the data.
 set -euo pipefail
