@@ -1,10 +1,11 @@
 // Depthwise 3x3 convolution (NCHW, float32) for MindSpore CPU training, as AOT custom ops.
 //
 // MindSpore's CPU Conv2d with group == channels goes through oneDNN's plain-NCHW path, which
-// spends about 60 % of a MobileNetV1 training step at 32x32. Here every (image, channel) plane is
-// copied into a zero-padded buffer and convolved row by row (loops the compiler vectorises);
-// planes are spread over OpenMP threads. Padding follows MindSpore: "same" (TF style, the extra
-// pixel bottom/right) or symmetric (one pixel on every side). Built by src/depthwise_cpu.py.
+// spends about 60 % of a MobileNetV1 training step at 32x32 (width 0.5, batch 128). Here every
+// (image, channel) plane is copied into a zero-padded buffer and convolved row by row (loops the
+// compiler vectorises); planes are spread over OpenMP threads. Padding follows MindSpore: "same"
+// (TF style, the extra pixel bottom/right) or symmetric (one pixel on every side).
+// Built by src/depthwise_cpu.py.
 //
 // Entry points (MindSpore AOT signature), S1 = stride 1, S2Same / S2Symmetric = stride 2:
 //   DepthwiseForward*(x[N,C,H,W], w[C,1,3,3]) -> y[N,C,OH,OW]
