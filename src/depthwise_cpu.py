@@ -3,15 +3,16 @@
 MindSpore's CPU ``Conv2d(group=channels)`` takes about 60 % of a MobileNetV1 training step at
 32x32 (oneDNN's plain-NCHW depthwise path); ``src/kernels/depthwise_conv3x3.cc`` computes the same
 forward and backward as two MindSpore AOT custom ops, making training steps 1.2-1.6x faster
-(``python bench/depthwise_kernel.py``). The cell
-keeps ``nn.Conv2d``'s parameter (``weight``, shape (C, 1, 3, 3)), so checkpoints move freely
-between the two implementations; export always uses ``nn.Conv2d`` (custom ops do not export).
+(``python bench/depthwise_kernel.py``). The cell keeps ``nn.Conv2d``'s parameter (``weight``,
+shape (C, 1, 3, 3)), so checkpoints move freely between the two implementations; export always
+uses ``nn.Conv2d`` (custom ops do not export).
 
 The library is compiled once per source version and CPU type with the system C++ compiler
 (``g++ -O3 -march=native -fopenmp``) into ``$XDG_CACHE_HOME/mobilenetv1`` (default
 ``~/.cache/mobilenetv1``), written under a temporary name and renamed, so concurrent workers of a
 data-parallel job never load a half-written file.
 """
+import functools
 import hashlib
 import os
 import platform
@@ -49,12 +50,18 @@ def _cpu_features():
         return platform.machine()
 
 
-def kernel_library():
-    """Path of the compiled kernel library, compiling it first when this source version has none."""
+@functools.lru_cache(maxsize=None)
+def _library_name():
+    """File name of the library for this source, these flags and this CPU (read once per process:
+    every depthwise layer of a network asks for the library)."""
     with open(SOURCE, "rb") as handle:
         key = handle.read() + " ".join(COMPILE_FLAGS).encode() + _cpu_features().encode()
-    digest = hashlib.sha256(key).hexdigest()[:16]
-    library = os.path.join(_cache_dir(), f"depthwise_conv3x3-{digest}.so")
+    return f"depthwise_conv3x3-{hashlib.sha256(key).hexdigest()[:16]}.so"
+
+
+def kernel_library():
+    """Path of the compiled kernel library, compiling it first when this source version has none."""
+    library = os.path.join(_cache_dir(), _library_name())
     if os.path.exists(library):
         return library
     cxx = compiler()
@@ -120,7 +127,7 @@ class DepthwiseConv3x3CPU(nn.Cell):
             return backward(x, w, dout)
 
         self.depthwise = ops.Custom(f"{library}:DepthwiseForward{variant}", out_shape=output_shape,
-                                  out_dtype=lambda x, w: x, func_type="aot", bprop=bprop)
+                                    out_dtype=lambda x, w: x, func_type="aot", bprop=bprop)
 
     def construct(self, x):
         return self.depthwise(x, self.weight)

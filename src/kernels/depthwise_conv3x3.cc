@@ -86,9 +86,8 @@ void Backward(const float *x, const float *w, const float *dy, float *dx, float 
         const float *gr = grad + r * g.ow;
         for (int i = 0; i < 3; ++i) {
           float *row = pad.data() + (r * S + i) * g.pw;
-          const float k0 = k[i * 3], k1 = k[i * 3 + 1], k2 = k[i * 3 + 2];
           for (int j = 0; j < 3; ++j) {
-            const float kj = j == 0 ? k0 : (j == 1 ? k1 : k2);
+            const float kj = k[i * 3 + j];
             float *dst = row + j;
             for (int64_t q = 0; q < g.ow; ++q) dst[q * S] += kj * gr[q];
           }
