@@ -9,12 +9,15 @@ small inputs (32x32) at full resolution in the first layers instead of reducing 
 'same' pads only bottom/right at stride 2), and ``activation="relu"`` is mindcv's: together they
 run weights converted from those projects (src/convert_weights.py) exactly.
 ``depthwise_impl="cpp"`` runs the 3x3 depthwise convolutions with this repository's CPU kernel
-(src/depthwise_cpu.py, same parameters, 1.2-1.6x faster CPU training steps); "mindspore" uses nn.Conv2d.
+(src/depthwise_cpu.py), ``batchnorm_impl="cpp"`` every BatchNorm + activation pair with another
+(src/batchnorm_cpu.py); both keep the parameters of the nn.Conv2d / nn.BatchNorm2d they replace.
 """
 from mindspore import nn, ops
 from mindspore.common.initializer import TruncatedNormal, XavierUniform
 
-from src.depthwise_cpu import DepthwiseConv3x3CPU, resolve_implementation
+from src.batchnorm_cpu import BatchNormActivationCPU
+from src.cpu_kernels import resolve_implementation
+from src.depthwise_cpu import DepthwiseConv3x3CPU
 
 CONV_PADDINGS = ("same", "symmetric")
 ACTIVATIONS = ("relu6", "relu")
@@ -28,18 +31,23 @@ STEM_CHANNELS = 32
 
 
 def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activation="relu6", conv_padding="same",
-                 depthwise_impl="mindspore"):
-    """Conv2d (no bias; TF 'same' or symmetric padding; depthwise when asked) -> BatchNorm2d -> activation."""
+                 depthwise_impl="mindspore", batchnorm_impl="mindspore"):
+    """Conv2d (no bias; TF 'same' or symmetric padding; depthwise when asked) -> BatchNorm2d -> activation.
+
+    With ``batchnorm_impl="cpp"`` the C++ cell at index 1 does BatchNorm and activation, and index 2
+    is an identity, so parameter names stay ``{i}.1.gamma`` etc."""
     if conv_padding not in CONV_PADDINGS:
         raise ValueError(f"conv_padding must be one of {CONV_PADDINGS}, got {conv_padding!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if depthwise and depthwise_impl == "cpp":
         conv = DepthwiseConv3x3CPU(in_channel, stride, conv_padding)
-        return nn.SequentialCell([conv, nn.BatchNorm2d(out_channel), nn.get_activation(activation)])
-    padding = {"pad_mode": "same"} if conv_padding == "same" else {"pad_mode": "pad", "padding": kernel_size // 2}
-    conv = nn.Conv2d(in_channel, out_channel, kernel_size, stride, group=in_channel if depthwise else 1,
-                     weight_init=XavierUniform(), **padding)
+    else:
+        padding = {"pad_mode": "same"} if conv_padding == "same" else {"pad_mode": "pad", "padding": kernel_size // 2}
+        conv = nn.Conv2d(in_channel, out_channel, kernel_size, stride, group=in_channel if depthwise else 1,
+                         weight_init=XavierUniform(), **padding)
+    if batchnorm_impl == "cpp":
+        return nn.SequentialCell([conv, BatchNormActivationCPU(out_channel, activation), nn.Identity()])
     return nn.SequentialCell([conv, nn.BatchNorm2d(out_channel), nn.get_activation(activation)])
 
 
@@ -52,11 +60,12 @@ class MobileNetV1(nn.Cell):
     """MobileNetV1 classifier, or a backbone returning all 27 block outputs when ``features_only``."""
 
     def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
-                 conv_padding="same", activation="relu6", depthwise_impl="mindspore"):
+                 conv_padding="same", activation="relu6", depthwise_impl="mindspore", batchnorm_impl="mindspore"):
         super().__init__()
         self.features_only = features_only
         self.depthwise_impl = depthwise_impl
-        style = {"conv_padding": conv_padding, "activation": activation}
+        self.batchnorm_impl = batchnorm_impl
+        style = {"conv_padding": conv_padding, "activation": activation, "batchnorm_impl": batchnorm_impl}
         channels = scaled_channels(STEM_CHANNELS, width_multiplier)
         cnn = [conv_bn_relu(3, channels, 3, stem_stride, False, **style)]
         for out_channels, stride in SEPARABLE_LAYERS:
@@ -85,21 +94,24 @@ class MobileNetV1(nn.Cell):
 
 
 def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
-                 conv_padding="same", activation="relu6", depthwise_impl="mindspore"):
+                 conv_padding="same", activation="relu6", depthwise_impl="mindspore", batchnorm_impl="mindspore"):
     """Factory with the official name."""
     return MobileNetV1(class_num=class_num, features_only=features_only, width_multiplier=width_multiplier,
                        stem_stride=stem_stride, conv_padding=conv_padding, activation=activation,
-                       depthwise_impl=depthwise_impl)
+                       depthwise_impl=depthwise_impl, batchnorm_impl=batchnorm_impl)
 
 
 def create_network(config, exportable=False):
-    """The network a config describes (class count, width, stem stride, padding, activation, depthwise kernel).
+    """The network a config describes (class count, width, stem stride, padding, activation, CPU kernels).
 
-    ``exportable`` builds the depthwise layers from nn.Conv2d whatever ``depthwise_impl`` says:
-    MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernel.
+    ``exportable`` builds every layer from MindSpore's cells whatever ``depthwise_impl`` and
+    ``batchnorm_impl`` say: MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernels.
     """
-    impl = "mindspore" if exportable else resolve_implementation(
-        config.depthwise_impl, config.device_target, config.amp_level)
+    def implementation(key):
+        if exportable:
+            return "mindspore"
+        return resolve_implementation(getattr(config, key), config.device_target, config.amp_level, key)
     return mobilenet_v1(class_num=config.class_num, width_multiplier=config.width_multiplier,
                         stem_stride=config.stem_stride, conv_padding=config.conv_padding,
-                        activation=config.activation, depthwise_impl=impl)
+                        activation=config.activation, depthwise_impl=implementation("depthwise_impl"),
+                        batchnorm_impl=implementation("batchnorm_impl"))

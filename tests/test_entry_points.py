@@ -21,7 +21,7 @@ def test_train_writes_official_checkpoint_names_and_logs(trained):
         "mobilenetv1-1_3.ckpt", "mobilenetv1-2_3.ckpt"]
     assert re.search(r"epoch: 2 step: 3, loss is [0-9.]+", proc.stdout)
     assert "per step time" in proc.stdout
-    assert "depthwise cpp" in proc.stdout + proc.stderr  # 'auto' picks the C++ kernel for CPU training
+    assert "depthwise cpp, batchnorm cpp" in proc.stdout + proc.stderr  # 'auto' picks the C++ kernels on CPU
     params = ms.load_checkpoint(os.path.join(out, "mobilenetv1-2_3.ckpt"))
     assert int(params["global_step"].asnumpy()[0]) == 6
     assert "moments.fc.weight" in params and params["network.26.0.weight"].shape == (256, 256, 1, 1)
@@ -84,6 +84,7 @@ def test_imagenet_trains_without_config_path(tmp_path, imagenet_root):
     (["--parameter_server", "True"], "parameter_server=True is not supported"),
     (["--crop_padding", "-1"], "error: crop_padding must be 0 or more pixels, got -1"),
     (["--depthwise_impl", "cpp", "--amp_level", "O2"], "depthwise_impl 'cpp' runs float32 on CPU only"),
+    (["--batchnorm_impl", "cpp", "--amp_level", "O2"], "batchnorm_impl 'cpp' runs float32 on CPU only"),
 ])
 def test_train_reports_bad_input_without_traceback(tmp_path, cifar_dirs, args, message):
     argv = ["--device_target", "CPU", "--dataset_path", cifar_dirs[0], "--save_checkpoint_path", tmp_path, *args]

@@ -1,0 +1,92 @@
+"""Build and load this repository's C++ CPU kernels (src/kernels/*.cc) for MindSpore AOT custom ops.
+
+A library is compiled once per source version and CPU type with the system C++ compiler
+(``g++ -O3 -march=native -fopenmp``) into ``$XDG_CACHE_HOME/mobilenetv1`` (default
+``~/.cache/mobilenetv1``), written under a temporary name and renamed, so concurrent workers of a
+data-parallel job never load a half-written file. ``resolve_implementation`` turns the
+``depthwise_impl`` / ``batchnorm_impl`` config keys (auto|mindspore|cpp) into what a run uses.
+"""
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+
+from src.model_utils.errors import UserInputError
+
+KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
+COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
+IMPLEMENTATIONS = ("auto", "mindspore", "cpp")
+
+
+def _cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mobilenetv1")
+
+
+def compiler():
+    """The C++ compiler used for the kernels (CXX, else g++), or None when there is none."""
+    return shutil.which(os.environ.get("CXX", "g++"))
+
+
+def _cpu_features():
+    """The CPU's instruction-set flags: -march=native code is only reused on a CPU that has the same."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            return next((line for line in cpuinfo if line.startswith(("flags", "Features"))), platform.machine())
+    except OSError:
+        return platform.machine()
+
+
+@functools.lru_cache(maxsize=None)
+def _library_name(kernel):
+    """File name of the library for this source, these flags and this CPU (hashed once per process:
+    every layer of a network asks for its library)."""
+    with open(os.path.join(KERNEL_DIR, f"{kernel}.cc"), "rb") as handle:
+        key = handle.read() + " ".join(COMPILE_FLAGS).encode() + _cpu_features().encode()
+    return f"{kernel}-{hashlib.sha256(key).hexdigest()[:16]}.so"
+
+
+def kernel_library(kernel, config_key):
+    """Path of the compiled library of src/kernels/<kernel>.cc, compiling it first when this source
+    version has none; errors name ``config_key``, the option that turns the kernel off."""
+    library = os.path.join(_cache_dir(), _library_name(kernel))
+    if os.path.exists(library):
+        return library
+    cxx = compiler()
+    if cxx is None:
+        raise UserInputError(f"{config_key} 'cpp' needs a C++ compiler (g++, or set CXX): "
+                             f"apt-get install g++, or use --{config_key} mindspore")
+    source = os.path.join(KERNEL_DIR, f"{kernel}.cc")
+    os.makedirs(_cache_dir(), exist_ok=True)
+    fd, partial = tempfile.mkstemp(suffix=".so.partial", dir=_cache_dir())
+    os.close(fd)
+    try:
+        result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, source], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise UserInputError(f"compiling {source} failed:\n{result.stderr.strip()}\n"
+                                 f"use --{config_key} mindspore to train without it")
+        os.replace(partial, library)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return library
+
+
+def resolve_implementation(name, device_target, amp_level="O0", config_key="depthwise_impl"):
+    """'auto' -> 'cpp' for float32 on CPU when a C++ compiler exists, else 'mindspore'; others checked.
+
+    The kernels are float32-only and CPU-only: amp levels other than O0 ('auto' is O0 on CPU) and
+    other devices make 'cpp' an error.
+    """
+    if name not in IMPLEMENTATIONS:
+        raise UserInputError(f"{config_key} must be one of {IMPLEMENTATIONS}, got {name!r}")
+    usable = device_target == "CPU" and amp_level in ("auto", "O0")
+    if name == "auto":
+        return "cpp" if usable and compiler() is not None else "mindspore"
+    if name == "cpp" and not usable:
+        raise UserInputError(f"{config_key} 'cpp' runs float32 on CPU only (device_target {device_target}, "
+                             f"amp_level {amp_level}); use --{config_key} mindspore or auto")
+    return name

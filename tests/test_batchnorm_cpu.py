@@ -1,0 +1,83 @@
+"""The C++ BatchNorm + activation kernel against nn.BatchNorm2d followed by ReLU6/ReLU."""
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import Tensor, nn
+
+from src.batchnorm_cpu import BatchNormActivationCPU
+from src.mobilenet_v1 import mobilenet_v1
+
+# (N, C, H, W): planes with a compile-time size in the kernel (2x2, 4x4, 8x8) and others (1x1, 3x5, 7x7).
+SHAPES = [(4, 3, 5, 3), (16, 6, 4, 4), (2, 5, 1, 1), (8, 4, 2, 2), (3, 2, 8, 8), (2, 3, 7, 7)]
+
+
+def _pair(channels, activation, rng):
+    """The kernel's cell and the MindSpore cells it replaces, with the same random gamma and beta."""
+    fast = BatchNormActivationCPU(channels, activation)
+    ref = nn.SequentialCell([nn.BatchNorm2d(channels), nn.get_activation(activation)])
+    for name in ("gamma", "beta"):
+        value = Tensor(rng.uniform(0.5, 2.0 if name == "gamma" else 1.0, channels).astype(np.float32))
+        getattr(fast, name).set_data(value)
+        getattr(ref[0], name).set_data(value)
+    return fast, ref
+
+
+def _train_step(cell, x, grad_out):
+    """Output, input gradient and gamma/beta gradients of one training-mode call (plus the forward
+    run by ms.grad: moving statistics are updated twice)."""
+    cell.set_train(True)
+
+    def weighted_sum(inputs):
+        return (cell(inputs) * grad_out).sum()
+    dx, grads = ms.grad(weighted_sum, grad_position=0, weights=cell.trainable_params())(x)
+    return [cell(x).asnumpy(), dx.asnumpy()] + [g.asnumpy() for g in grads]
+
+
+@pytest.mark.parametrize("activation", ["relu6", "relu"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_kernel_matches_batchnorm2d_and_activation(shape, activation):
+    rng = np.random.default_rng(shape[2] * 10 + shape[3])
+    fast, ref = _pair(shape[1], activation, rng)
+    x = Tensor((rng.standard_normal(shape) * 3 + 1).astype(np.float32))  # both clipping ends of ReLU6 occur
+    grad_out = Tensor(rng.standard_normal(shape).astype(np.float32))
+    got, expected = _train_step(fast, x, grad_out), _train_step(ref, x, grad_out)
+    for name, a, b in zip(("y", "dx", "dgamma", "dbeta"), got, expected):
+        np.testing.assert_allclose(a, b, atol=2e-5 * max(1.0, np.abs(b).max()), err_msg=name)
+    for name in ("moving_mean", "moving_variance"):  # momentum 0.9, unbiased variance, as nn.BatchNorm2d
+        np.testing.assert_allclose(getattr(fast, name).asnumpy(), getattr(ref[0], name).asnumpy(), atol=1e-5)
+    fast.set_train(False)
+    ref.set_train(False)
+    np.testing.assert_allclose(fast(x).asnumpy(), ref(x).asnumpy(), atol=1e-5)  # inference: moving statistics
+
+
+def test_networks_share_parameters_gradients_and_statistics():
+    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": 1}
+    ms.set_seed(1)
+    cpp = mobilenet_v1(depthwise_impl="cpp", batchnorm_impl="cpp", **kwargs)
+    official = mobilenet_v1(**kwargs)
+    params = {p.name: p for p in official.get_parameters()}
+    assert {p.name: tuple(p.shape) for p in cpp.get_parameters()} == {n: tuple(p.shape) for n, p in params.items()}
+    assert not ms.load_param_into_net(cpp, {n: ms.Parameter(Tensor(p.asnumpy()), name=n) for n, p in params.items()},
+                                      strict_load=True)[0]
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((8, 3, 32, 32)).astype(np.float32))
+    labels = Tensor(rng.integers(0, 10, 8).astype(np.int32))
+    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    results = []
+    for net in (cpp, official):
+        net.set_train(True)
+        weights = net.trainable_params()
+        loss, grads = ms.value_and_grad(lambda inputs: loss_fn(net(inputs), labels), None, weights)(x)
+        results.append((float(loss.asnumpy()), {w.name: g.asnumpy() for w, g in zip(weights, grads)},
+                        {p.name: p.asnumpy() for p in net.get_parameters()}))
+    (loss, grads, state), (ref_loss, ref_grads, ref_state) = results
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    assert grads.keys() == ref_grads.keys()
+    for name, grad in grads.items():
+        # Sums are taken in another order, BatchNorm's backward amplifies that towards the input, and
+        # an activation sitting on a ReLU6 edge may pass or block its gradient: compare whole tensors
+        # (relative L2 distance; measured up to about 1e-2 here). A wrong formula is off by about 1.
+        distance = np.linalg.norm(grad - ref_grads[name]) / np.linalg.norm(ref_grads[name])
+        assert distance < 5e-2, (name, distance)
+    for name in state:  # the moving statistics were updated alike by the forward pass
+        np.testing.assert_allclose(state[name], ref_state[name], rtol=1e-4, atol=1e-5, err_msg=name)

@@ -1,0 +1,37 @@
+"""Building the C++ CPU kernels and choosing between them and MindSpore's cells."""
+import pytest
+
+from src.cpu_kernels import kernel_library, resolve_implementation
+from src.model_utils.errors import UserInputError
+
+
+def test_resolve_implementation():
+    assert resolve_implementation("auto", "CPU") == "cpp"  # g++ is installed here (the C++ harness needs it)
+    assert resolve_implementation("auto", "GPU") == "mindspore"
+    assert resolve_implementation("auto", "CPU", "O2") == "mindspore"
+    assert resolve_implementation("mindspore", "CPU") == "mindspore"
+    for args in (("cpp", "GPU"), ("cpp", "CPU", "O3"), ("fast", "CPU")):
+        with pytest.raises(UserInputError):
+            resolve_implementation(*args)
+    with pytest.raises(UserInputError, match="batchnorm_impl 'cpp' runs float32 on CPU only"):
+        resolve_implementation("cpp", "Ascend", "O0", "batchnorm_impl")
+
+
+@pytest.mark.parametrize("kernel,key", [("depthwise_conv3x3", "depthwise_impl"),
+                                        ("batchnorm_activation", "batchnorm_impl")])
+def test_missing_or_failing_compiler_is_reported(tmp_path, monkeypatch, kernel, key):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # nothing compiled yet
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    assert resolve_implementation("auto", "CPU") == "mindspore"
+    with pytest.raises(UserInputError, match=f"{key} 'cpp' needs a C\\+\\+ compiler"):
+        kernel_library(kernel, key)
+    monkeypatch.setenv("CXX", "false")
+    with pytest.raises(UserInputError, match=f"compiling .*{kernel}.cc failed(.|\\n)*--{key} mindspore"):
+        kernel_library(kernel, key)
+    assert list(tmp_path.rglob("*")) == [tmp_path / "mobilenetv1"]  # no partial library left behind
+
+
+def test_each_kernel_source_has_its_own_library():
+    libraries = {kernel_library("depthwise_conv3x3", "depthwise_impl"),
+                 kernel_library("batchnorm_activation", "batchnorm_impl")}
+    assert len(libraries) == 2 and all(path.endswith(".so") for path in libraries)
