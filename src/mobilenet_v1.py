@@ -9,7 +9,7 @@ small inputs (32x32) at full resolution in the first layers instead of reducing 
 'same' pads only bottom/right at stride 2), and ``activation="relu"`` is mindcv's: together they
 run weights converted from those projects (src/convert_weights.py) exactly.
 ``depthwise_impl="cpp"`` runs the 3x3 depthwise convolutions with this repository's CPU kernel
-(src/depthwise_cpu.py, same parameters, 1.2-1.6x faster CPU training steps); "mindspore" uses nn.Conv2d.
+(src/depthwise_cpu.py, same parameters, faster CPU training steps); "mindspore" uses nn.Conv2d.
 """
 from mindspore import nn, ops
 from mindspore.common.initializer import TruncatedNormal, XavierUniform
