@@ -4,8 +4,8 @@
 # evaluate on all 10,000 test images, export MINDIR + ONNX, and say where everything is.
 #
 # Usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]
-#   --full       the long recipe (width 0.75, 20 epochs of batch 256, random crop with 2-pixel padding
-#                + flip + 10-pixel Cutout, label smoothing, weight decay 1e-4, validation every 5 epochs)
+#   --full       the long recipe (width 0.75, 19 epochs of batch 256, random crop with 2-pixel padding
+#                + flip, label smoothing, weight decay 1e-4, validation every 4 epochs)
 #                instead of the quick one of default_config_fashion_mnist.yaml (width 0.25, 5 epochs)
 #   OUTPUT_DIR   default: output/quickstart (output/fashion_mnist_full with --full)
 # Environment: FASHION_MNIST_DIR=/folder/with/idx/files to use your own copy of the data.
@@ -35,9 +35,8 @@ MODEL_ARGS=()  # network flags for train, eval and export alike
 TRAIN_ARGS=()
 if [ "$FULL" = 1 ]; then
     MODEL_ARGS=(--width_multiplier 0.75)
-    TRAIN_ARGS=(--epoch_size 20 --batch_size 256 --train_augment crop_flip --crop_padding 2 --cutout_length 10
-                --use_label_smooth True --lr_init 0.02 --lr_max 0.2 --warmup_epochs 1 --weight_decay 0.0001
-                --eval_interval 5
+    TRAIN_ARGS=(--epoch_size 19 --batch_size 256 --train_augment crop_flip --crop_padding 2 --use_label_smooth True
+                --lr_init 0.02 --lr_max 0.2 --warmup_epochs 1 --weight_decay 0.0001 --eval_interval 4
                 --eval_dataset_path "$DATA/fashion-mnist-verify-bin")
 fi
 echo "[train] $( [ "$FULL" = 1 ] && echo "full recipe" || echo "quick run" ) -> $OUT/train.log"
