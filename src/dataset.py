@@ -100,8 +100,9 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
     in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (random 32x32 crop after
     ``crop_padding`` pixels of zero padding, official 4; horizontal flip), "flip" or "none".
-    ``cutout_length`` > 0 also blanks one random square of that side in every training image (Cutout,
-    DeVries & Taylor 2017), after normalisation, so the square holds the data set's mean.
+    ``cutout_length`` > 0 also blanks one random square of that side per training image (Cutout,
+    DeVries & Taylor 2017: the centre may lie near or past the border, which clips the square),
+    after normalisation, so the square holds the data set's mean.
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
     if crop_padding < 0:
