@@ -93,17 +93,22 @@ def _finish(data_set, do_train, batch_size, workers):
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
                     num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment="crop_flip",
-                    crop_padding=4):
+                    crop_padding=4, cutout_length=0):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
     in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (random 32x32 crop after
     ``crop_padding`` pixels of zero padding, official 4; horizontal flip), "flip" or "none".
+    ``cutout_length`` > 0 also blanks one random square of that side per training image (Cutout,
+    DeVries & Taylor 2017: the centre may lie near or past the border, which clips the square),
+    after normalisation, so the square holds the data set's mean.
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
     if crop_padding < 0:
         raise DatasetError(f"crop_padding must be 0 or more pixels, got {crop_padding}")
+    if not 0 <= cutout_length <= image_size:
+        raise DatasetError(f"cutout_length must be 0 (off) to image_size ({image_size}) pixels, got {cutout_length}")
     cifar10_files(dataset_path)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
@@ -118,6 +123,8 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     if image_size != 32:
         trans.append(C.Resize((image_size, image_size)))
     trans += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(mean, std), C.HWC2CHW()]
+    if do_train and cutout_length:
+        trans.append(C.CutOut(cutout_length, num_patches=1, is_hwc=False))
     data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
     return _finish(data_set, do_train, batch_size, workers)
 
@@ -160,6 +167,7 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
         create = create_dataset2
     else:
         create = create_dataset1
-        kwargs.update(stats=config.dataset, augment=config.train_augment, crop_padding=config.crop_padding)
+        kwargs.update(stats=config.dataset, augment=config.train_augment, crop_padding=config.crop_padding,
+                      cutout_length=config.cutout_length)
     return create(dataset_folder(config, do_train, dataset_path), do_train, device_num=config.device_num,
                   batch_size=config.batch_size, **kwargs)

@@ -2,8 +2,8 @@
 
 MindSpore's CPU ``Conv2d(group=channels)`` takes about 60 % of a MobileNetV1 training step at
 32x32 (oneDNN's plain-NCHW depthwise path); ``src/kernels/depthwise_conv3x3.cc`` computes the same
-forward and backward as two MindSpore AOT custom ops, making training steps 1.2-1.6x faster
-(``python bench/depthwise_kernel.py``). The cell keeps ``nn.Conv2d``'s parameter (``weight``,
+forward and backward as two MindSpore AOT custom ops (the full Fashion-MNIST recipe's training
+steps: 2.0x faster, README "C++ depthwise kernel"). The cell keeps ``nn.Conv2d``'s parameter (``weight``,
 shape (C, 1, 3, 3)), so checkpoints move freely between the two implementations; export always
 uses ``nn.Conv2d`` (custom ops do not export). src/cpu_kernels.py builds the library.
 """

@@ -123,3 +123,25 @@ def test_crop_padding_sets_the_random_shift(cifar_dirs):
     shifted = create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=8, crop_padding=4)
     moved = np.rint((_batches(shifted)[0][0][:, 0, 5] * 0.2023 + 0.4914) * 255).astype(np.uint8)
     assert not all(tuple(p) in stored for p in moved)
+
+
+def test_cutout_blanks_one_square_of_each_training_image(cifar_dirs):
+    """cutout_length 8: at most one 8x8 square per image (MindSpore's CutOut clips it at the border, or
+    places it outside, as in the paper) holds exactly the mean (0 after normalisation) in all channels;
+    no stored pixel normalises to exactly 0, and evaluation images are left whole."""
+    def zero_squares(do_train):
+        dataset = create_dataset1(cifar_dirs[0], do_train, batch_size=8, image_size=32, num_samples=8,
+                                  augment="none", cutout_length=8)
+        images = _batches(dataset)[0][0]
+        return [np.argwhere((img == 0).all(axis=0)) for img in images]
+
+    blanked = [zeros for zeros in zero_squares(True) if len(zeros)]
+    assert len(blanked) >= 4
+    for zeros in blanked:
+        low, high = zeros.min(axis=0), zeros.max(axis=0)
+        sides = high - low + 1
+        assert 0 < len(zeros) == sides.prod() and (sides <= 8).all()
+        assert ((sides == 8) | (low == 0) | (high == 31)).all()
+    assert all(len(zeros) == 0 for zeros in zero_squares(False))
+    with pytest.raises(DatasetError, match="cutout_length must be 0"):
+        create_dataset1(cifar_dirs[0], True, image_size=32, cutout_length=33)

@@ -17,31 +17,28 @@
 
 namespace {
 
-// Plane geometry known at run time: any size.
+// Geometry of one plane: input, output and zero-padded buffer sizes, padding before the image.
 struct Geometry {
   int64_t h, w, oh, ow, ph, pw, pad_top, pad_left;
 };
 
-Geometry MakeGeometry(const int64_t *x_shape, const int64_t *y_shape, int stride, bool same) {
-  Geometry g;
-  g.h = x_shape[2]; g.w = x_shape[3];
-  g.oh = y_shape[2]; g.ow = y_shape[3];
-  g.ph = (g.oh - 1) * stride + 3;
-  g.pw = (g.ow - 1) * stride + 3;
-  g.pad_top = same ? std::max<int64_t>(g.ph - g.h, 0) / 2 : 1;
-  g.pad_left = same ? std::max<int64_t>(g.pw - g.w, 0) / 2 : 1;
-  return g;
+constexpr Geometry PlaneGeometry(int64_t h, int64_t w, int64_t stride, bool same) {
+  const int64_t oh = same ? (h + stride - 1) / stride : (h - 1) / stride + 1;
+  const int64_t ow = same ? (w + stride - 1) / stride : (w - 1) / stride + 1;
+  const int64_t ph = (oh - 1) * stride + 3, pw = (ow - 1) * stride + 3;
+  return {h, w, oh, ow, ph, pw, same ? std::max<int64_t>(ph - h, 0) / 2 : 1,
+          same ? std::max<int64_t>(pw - w, 0) / 2 : 1};
 }
 
-// Plane geometry known at compile time (square planes of the sizes MobileNetV1 meets at 32x32 and
-// 224x224 inputs): every loop below then has constant bounds, which the compiler unrolls. On the
-// 2x2 to 8x8 planes of a 32x32 network the per-plane loop overhead was most of the backward pass.
+// The same geometry as compile-time constants (square planes of the sizes MobileNetV1 meets at
+// 32x32 and 224x224 inputs): every loop below then has constant bounds, which the compiler
+// unrolls. On the 2x2 to 8x8 planes of a 32x32 network the per-plane loop overhead was most of
+// the backward pass.
 template <int S, bool SAME, int H>
 struct FixedGeometry {
-  static constexpr int64_t h = H, w = H;
-  static constexpr int64_t oh = SAME ? (H + S - 1) / S : (H - 1) / S + 1, ow = oh;
-  static constexpr int64_t ph = (oh - 1) * S + 3, pw = ph;
-  static constexpr int64_t pad_top = SAME ? (ph - H > 0 ? ph - H : 0) / 2 : 1, pad_left = pad_top;
+  static constexpr Geometry kPlane = PlaneGeometry(H, H, S, SAME);
+  static constexpr int64_t h = kPlane.h, w = kPlane.w, oh = kPlane.oh, ow = kPlane.ow;
+  static constexpr int64_t ph = kPlane.ph, pw = kPlane.pw, pad_top = kPlane.pad_top, pad_left = kPlane.pad_left;
 };
 
 // Copies one HxW plane into a zeroed (ph x pw) buffer at (pad_top, pad_left).
@@ -156,8 +153,8 @@ void Backward(const float *x, const float *w, const float *dy, float *dx, float 
 
 // Runs `run` with the compile-time geometry of this plane size when there is one, else the run-time one.
 template <int S, bool SAME, class Run>
-void WithGeometry(const int64_t *x_shape, const int64_t *y_shape, Run run) {
-  const Geometry g = MakeGeometry(x_shape, y_shape, S, SAME);
+void WithGeometry(const int64_t *x_shape, Run run) {
+  const Geometry g = PlaneGeometry(x_shape[2], x_shape[3], S, SAME);
   if (g.h == g.w) {
     switch (g.h) {
       case 2: return run(FixedGeometry<S, SAME, 2>());
@@ -189,7 +186,7 @@ int ForwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const cha
   const auto *w = static_cast<const float *>(params[1]);
   auto *y = static_cast<float *>(params[2]);
   const int64_t n = shapes[0][0], c = shapes[0][1];
-  WithGeometry<S, SAME>(shapes[0], shapes[2], [&](const auto &g) { Forward<S>(x, w, y, n, c, g); });
+  WithGeometry<S, SAME>(shapes[0], [&](const auto &g) { Forward<S>(x, w, y, n, c, g); });
   return 0;
 }
 
@@ -203,7 +200,7 @@ int BackwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const ch
   auto *dx = static_cast<float *>(params[3]);
   auto *dw = static_cast<float *>(params[4]);
   const int64_t n = shapes[0][0], c = shapes[0][1];
-  WithGeometry<S, SAME>(shapes[0], shapes[2], [&](const auto &g) { Backward<S>(x, w, dy, dx, dw, n, c, g); });
+  WithGeometry<S, SAME>(shapes[0], [&](const auto &g) { Backward<S>(x, w, dy, dx, dw, n, c, g); });
   return 0;
 }
 
