@@ -125,7 +125,7 @@ def test_crop_padding_sets_the_random_shift(cifar_dirs):
     assert not all(tuple(p) in stored for p in moved)
 
 
-def test_cutout_blanks_one_square_of_each_training_image(cifar_dirs):
+def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs):
     """cutout_length 8: at most one 8x8 square per image (MindSpore's CutOut clips it at the border, or
     places it outside, as in the paper) holds exactly the mean (0 after normalisation) in all channels;
     no stored pixel normalises to exactly 0, and evaluation images are left whole."""
