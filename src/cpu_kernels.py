@@ -42,10 +42,14 @@ def _cpu_features():
 
 @functools.lru_cache(maxsize=None)
 def _library_name(kernel):
-    """File name of the library for this source, these flags and this CPU (hashed once per process:
-    every layer of a network asks for its library)."""
-    with open(os.path.join(KERNEL_DIR, f"{kernel}.cc"), "rb") as handle:
-        key = handle.read() + " ".join(COMPILE_FLAGS).encode() + _cpu_features().encode()
+    """File name of the library for this source, the shared headers (kernels/*.h), these flags and
+    this CPU (hashed once per process: every layer of a network asks for its library)."""
+    sources = [f"{kernel}.cc"] + sorted(name for name in os.listdir(KERNEL_DIR) if name.endswith(".h"))
+    key = b""
+    for name in sources:
+        with open(os.path.join(KERNEL_DIR, name), "rb") as handle:
+            key += handle.read()
+    key += " ".join(COMPILE_FLAGS).encode() + _cpu_features().encode()
     return f"{kernel}-{hashlib.sha256(key).hexdigest()[:16]}.so"
 
 

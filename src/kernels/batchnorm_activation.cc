@@ -4,9 +4,9 @@
 // MindSpore's CPU BatchNorm runs oneDNN's plain-NCHW batch normalisation ("ncsp_bnorm"), which
 // took about a third of a MobileNetV1 training step at 32x32 (width 0.75, batch 128: 219 of
 // 690 ms, forward and backward), and the activation after it is a further pass over the same
-// tensor each way. Here one OpenMP thread owns a channel at a time: statistics, normalisation and
-// activation in two passes forward, the three gradient sums and the input gradient in two passes
-// backward. Row sums are vectorised (omp simd) and accumulated in double; plane sizes of 2x2 to
+// tensor each way. Here one OpenMP thread owns a channel at a time: mean, variance, then
+// normalisation and activation in three passes forward; the two gradient sums (dbeta, dgamma), then
+// the input gradient in two passes backward. Row sums are vectorised (omp simd) and accumulated in double; plane sizes of 2x2 to
 // 32x32 get loops with constant bounds. Built by src/cpu_kernels.py; src/batchnorm_cpu.py wraps it.
 //
 // Entry points (MindSpore AOT signature), epsilon 1e-5 and momentum 0.9 (nn.BatchNorm2d's defaults):
@@ -17,8 +17,9 @@
 //       -> (dx, dgamma, dbeta)
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
+
+#include "aot_op.h"
 
 namespace {
 
@@ -125,13 +126,6 @@ void Backward(const float *x, const float *gamma, const float *mean, const float
   }
 }
 
-bool AllFloat32(int nparam, const char **dtypes) {
-  for (int i = 0; i < nparam; ++i) {
-    if (std::strcmp(dtypes[i], "float32") != 0) return false;
-  }
-  return true;
-}
-
 Shape MakeShape(const int64_t *x_shape) { return {x_shape[0], x_shape[1], x_shape[2] * x_shape[3]}; }
 
 // Calls run(std::integral_constant<int, HW>) with the plane size when it is a common square one, else HW = 0.
@@ -152,7 +146,7 @@ void WithPlaneSize(int64_t hw, Run run) {
 template <bool RELU6>
 int ForwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
   // inputs: x, gamma, beta, moving_mean, moving_variance; outputs: y, mean, variance, new moving mean, new moving variance
-  if (nparam != 10 || ndims[0] != 4 || !AllFloat32(nparam, dtypes)) return 1;
+  if (nparam != 10 || ndims[0] != 4 || !aot_op::AllFloat32(nparam, dtypes)) return 1;
   const auto in = [&](int i) { return static_cast<const float *>(params[i]); };
   const auto out = [&](int i) { return static_cast<float *>(params[i]); };
   const Shape s = MakeShape(shapes[0]);
@@ -165,7 +159,7 @@ int ForwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const cha
 template <bool RELU6>
 int BackwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
   // inputs: x, gamma, mean, variance, y, dy; outputs: dx, dgamma, dbeta
-  if (nparam != 9 || ndims[0] != 4 || !AllFloat32(nparam, dtypes)) return 1;
+  if (nparam != 9 || ndims[0] != 4 || !aot_op::AllFloat32(nparam, dtypes)) return 1;
   const auto in = [&](int i) { return static_cast<const float *>(params[i]); };
   const auto out = [&](int i) { return static_cast<float *>(params[i]); };
   const Shape s = MakeShape(shapes[0]);
@@ -177,7 +171,6 @@ int BackwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const ch
 
 }  // namespace
 
-#define MS_AOT_ARGS int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *, void *
 extern "C" {
 int BatchNormReLU6Forward(MS_AOT_ARGS) { return ForwardOp<true>(nparam, params, ndims, shapes, dtypes); }
 int BatchNormReLUForward(MS_AOT_ARGS) { return ForwardOp<false>(nparam, params, ndims, shapes, dtypes); }

@@ -5,15 +5,16 @@
 // (image, channel) plane is copied into a zero-padded buffer and convolved row by row (loops the
 // compiler vectorises); planes are spread over OpenMP threads. Padding follows MindSpore: "same"
 // (TF style, the extra pixel bottom/right) or symmetric (one pixel on every side).
-// Built by src/depthwise_cpu.py.
+// Built by src/cpu_kernels.py; src/depthwise_cpu.py wraps it.
 //
 // Entry points (MindSpore AOT signature), S1 = stride 1, S2Same / S2Symmetric = stride 2:
 //   DepthwiseForward*(x[N,C,H,W], w[C,1,3,3]) -> y[N,C,OH,OW]
 //   DepthwiseBackward*(x, w, dy) -> (dx, dw)
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
+
+#include "aot_op.h"
 
 namespace {
 
@@ -171,17 +172,10 @@ void WithGeometry(const int64_t *x_shape, Run run) {
   run(g);
 }
 
-bool AllFloat32(int nparam, const char **dtypes) {
-  for (int i = 0; i < nparam; ++i) {
-    if (std::strcmp(dtypes[i], "float32") != 0) return false;
-  }
-  return true;
-}
-
 template <int S, bool SAME>
 int ForwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
   // inputs: x, w; output: y
-  if (nparam != 3 || ndims[0] != 4 || !AllFloat32(nparam, dtypes)) return 1;
+  if (nparam != 3 || ndims[0] != 4 || !aot_op::AllFloat32(nparam, dtypes)) return 1;
   const auto *x = static_cast<const float *>(params[0]);
   const auto *w = static_cast<const float *>(params[1]);
   auto *y = static_cast<float *>(params[2]);
@@ -193,7 +187,7 @@ int ForwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const cha
 template <int S, bool SAME>
 int BackwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
   // inputs: x, w, dy; outputs: dx, dw
-  if (nparam != 5 || ndims[0] != 4 || !AllFloat32(nparam, dtypes)) return 1;
+  if (nparam != 5 || ndims[0] != 4 || !aot_op::AllFloat32(nparam, dtypes)) return 1;
   const auto *x = static_cast<const float *>(params[0]);
   const auto *w = static_cast<const float *>(params[1]);
   const auto *dy = static_cast<const float *>(params[2]);
@@ -206,7 +200,6 @@ int BackwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const ch
 
 }  // namespace
 
-#define MS_AOT_ARGS int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *, void *
 extern "C" {
 int DepthwiseForwardS1(MS_AOT_ARGS) { return ForwardOp<1, true>(nparam, params, ndims, shapes, dtypes); }
 int DepthwiseForwardS2Same(MS_AOT_ARGS) { return ForwardOp<2, true>(nparam, params, ndims, shapes, dtypes); }
