@@ -1,13 +1,14 @@
 """Build and load this repository's C++ CPU kernels (src/kernels/*.cc) for MindSpore AOT custom ops.
 
 A library is compiled once per source version and CPU type with the system C++ compiler
-(``g++ -O3 -march=native -fopenmp``) into ``$XDG_CACHE_HOME/mobilenetv1`` (default
+(``g++ -O3 -march=native -fopenmp``, linked against the MindSpore libraries it calls) into ``$XDG_CACHE_HOME/mobilenetv1`` (default
 ``~/.cache/mobilenetv1``), written under a temporary name and renamed, so concurrent workers of a
 data-parallel job never load a half-written file. ``resolve_implementation`` turns the
-``depthwise_impl`` / ``batchnorm_impl`` config keys (auto|mindspore|cpp) into what a run uses.
+``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl`` config keys (auto|mindspore|cpp) into what a run uses.
 """
 import functools
 import hashlib
+import importlib.util
 import os
 import platform
 import shutil
@@ -19,6 +20,8 @@ from src.model_utils.errors import UserInputError
 KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
 COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 IMPLEMENTATIONS = ("auto", "mindspore", "cpp")
+# Libraries of MindSpore's own lib/ folder a kernel links against (oneDNN's sgemm for the 1x1 convolutions).
+MINDSPORE_LIBRARIES = {"pointwise_conv": ("libdnnl.so.3",)}
 
 
 def _cache_dir():
@@ -40,23 +43,37 @@ def _cpu_features():
         return platform.machine()
 
 
+def _link_flags(kernel, config_key):
+    """Linker flags for the MindSpore libraries ``kernel`` calls (found in this MindSpore's lib/ folder)."""
+    needed = MINDSPORE_LIBRARIES.get(kernel, ())
+    if not needed:
+        return []
+    lib_dir = os.path.join(os.path.dirname(importlib.util.find_spec("mindspore").origin), "lib")
+    missing = [name for name in needed if not os.path.exists(os.path.join(lib_dir, name))]
+    if missing:
+        raise UserInputError(f"{config_key} 'cpp' needs {', '.join(missing)} from MindSpore, not found in {lib_dir}; "
+                             f"use --{config_key} mindspore")
+    return [f"-L{lib_dir}", *(f"-l:{name}" for name in needed), f"-Wl,-rpath,{lib_dir}"]
+
+
 @functools.lru_cache(maxsize=None)
-def _library_name(kernel):
-    """File name of the library for this source, the shared headers (kernels/*.h), these flags and
-    this CPU (hashed once per process: every layer of a network asks for its library)."""
+def _library_name(kernel, link_flags=()):
+    """File name of the library for this source, the shared headers (kernels/*.h), these flags, the
+    libraries it links and this CPU (hashed once per process: every layer asks for its library)."""
     sources = [f"{kernel}.cc"] + sorted(name for name in os.listdir(KERNEL_DIR) if name.endswith(".h"))
     key = b""
     for name in sources:
         with open(os.path.join(KERNEL_DIR, name), "rb") as handle:
             key += handle.read()
-    key += " ".join(COMPILE_FLAGS).encode() + _cpu_features().encode()
+    key += " ".join(COMPILE_FLAGS + link_flags).encode() + _cpu_features().encode()
     return f"{kernel}-{hashlib.sha256(key).hexdigest()[:16]}.so"
 
 
 def kernel_library(kernel, config_key):
     """Path of the compiled library of src/kernels/<kernel>.cc, compiling it first when this source
     version has none; errors name ``config_key``, the option that turns the kernel off."""
-    library = os.path.join(_cache_dir(), _library_name(kernel))
+    link_flags = _link_flags(kernel, config_key)
+    library = os.path.join(_cache_dir(), _library_name(kernel, tuple(link_flags)))
     if os.path.exists(library):
         return library
     cxx = compiler()
@@ -68,7 +85,7 @@ def kernel_library(kernel, config_key):
     fd, partial = tempfile.mkstemp(suffix=".so.partial", dir=_cache_dir())
     os.close(fd)
     try:
-        result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, source], capture_output=True, text=True)
+        result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, source, *link_flags], capture_output=True, text=True)
         if result.returncode != 0:
             raise UserInputError(f"compiling {source} failed:\n{result.stderr.strip()}\n"
                                  f"use --{config_key} mindspore to train without it")

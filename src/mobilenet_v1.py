@@ -18,6 +18,7 @@ from mindspore.common.initializer import TruncatedNormal, XavierUniform
 from src.batchnorm_cpu import BatchNormActivationCPU
 from src.cpu_kernels import resolve_implementation
 from src.depthwise_cpu import DepthwiseConv3x3CPU
+from src.pointwise_cpu import PointwiseConvCPU
 
 CONV_PADDINGS = ("same", "symmetric")
 ACTIVATIONS = ("relu6", "relu")
@@ -31,7 +32,7 @@ STEM_CHANNELS = 32
 
 
 def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activation="relu6", conv_padding="same",
-                 depthwise_impl="mindspore", batchnorm_impl="mindspore"):
+                 depthwise_impl="mindspore", batchnorm_impl="mindspore", pointwise_impl="mindspore"):
     """Conv2d (no bias; TF 'same' or symmetric padding; depthwise when asked) -> BatchNorm2d -> activation.
 
     With ``batchnorm_impl="cpp"`` the C++ cell at index 1 does BatchNorm and activation, and index 2
@@ -42,6 +43,8 @@ def conv_bn_relu(in_channel, out_channel, kernel_size, stride, depthwise, activa
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if depthwise and depthwise_impl == "cpp":
         conv = DepthwiseConv3x3CPU(in_channel, stride, conv_padding)
+    elif kernel_size == 1 and stride == 1 and not depthwise and pointwise_impl == "cpp":
+        conv = PointwiseConvCPU(in_channel, out_channel)
     else:
         padding = {"pad_mode": "same"} if conv_padding == "same" else {"pad_mode": "pad", "padding": kernel_size // 2}
         conv = nn.Conv2d(in_channel, out_channel, kernel_size, stride, group=in_channel if depthwise else 1,
@@ -60,18 +63,20 @@ class MobileNetV1(nn.Cell):
     """MobileNetV1 classifier, or a backbone returning all 27 block outputs when ``features_only``."""
 
     def __init__(self, class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
-                 conv_padding="same", activation="relu6", depthwise_impl="mindspore", batchnorm_impl="mindspore"):
+                 conv_padding="same", activation="relu6", depthwise_impl="mindspore", batchnorm_impl="mindspore",
+                 pointwise_impl="mindspore"):
         super().__init__()
         self.features_only = features_only
         self.depthwise_impl = depthwise_impl
         self.batchnorm_impl = batchnorm_impl
+        self.pointwise_impl = pointwise_impl
         style = {"conv_padding": conv_padding, "activation": activation, "batchnorm_impl": batchnorm_impl}
         channels = scaled_channels(STEM_CHANNELS, width_multiplier)
         cnn = [conv_bn_relu(3, channels, 3, stem_stride, False, **style)]
         for out_channels, stride in SEPARABLE_LAYERS:
             out_channels = scaled_channels(out_channels, width_multiplier)
             cnn.append(conv_bn_relu(channels, channels, 3, stride, True, depthwise_impl=depthwise_impl, **style))
-            cnn.append(conv_bn_relu(channels, out_channels, 1, 1, False, **style))
+            cnn.append(conv_bn_relu(channels, out_channels, 1, 1, False, pointwise_impl=pointwise_impl, **style))
             channels = out_channels
         self.out_channels = channels
         if features_only:
@@ -94,11 +99,12 @@ class MobileNetV1(nn.Cell):
 
 
 def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0, stem_stride=2,
-                 conv_padding="same", activation="relu6", depthwise_impl="mindspore", batchnorm_impl="mindspore"):
+                 conv_padding="same", activation="relu6", depthwise_impl="mindspore", batchnorm_impl="mindspore",
+                 pointwise_impl="mindspore"):
     """Factory with the official name."""
     return MobileNetV1(class_num=class_num, features_only=features_only, width_multiplier=width_multiplier,
                        stem_stride=stem_stride, conv_padding=conv_padding, activation=activation,
-                       depthwise_impl=depthwise_impl, batchnorm_impl=batchnorm_impl)
+                       depthwise_impl=depthwise_impl, batchnorm_impl=batchnorm_impl, pointwise_impl=pointwise_impl)
 
 
 def create_network(config, exportable=False):

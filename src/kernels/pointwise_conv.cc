@@ -1,0 +1,155 @@
+// Pointwise (1x1, stride 1) convolution (NCHW, float32) for MindSpore CPU training, as AOT custom ops.
+//
+// A 1x1 convolution is one matrix product per image, W[Co,Ci] x X_n[Ci,P] with P = H*W pixels.
+// MindSpore's CPU Conv2d runs it image by image, which suits large planes but wastes most of the
+// time on the 4x4 and 2x2 planes of a 32x32 network, where P is 16 or 4 and the products are thin.
+// There the images are first gathered into one [Ci, N*P] matrix, so the whole batch is a single
+// well-shaped product; large planes keep one product per image. The products run on oneDNN's
+// sgemm from the libdnnl that MindSpore ships (no other library needed), split over OpenMP threads.
+// Built by src/cpu_kernels.py; src/pointwise_cpu.py wraps it.
+//
+// Entry points (MindSpore AOT signature):
+//   PointwiseForward(x[N,Ci,H,W], w[Co,Ci,1,1]) -> y[N,Co,H,W]
+//   PointwiseBackward(x, w, dy) -> (dx, dw)
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "aot_op.h"
+
+// oneDNN's row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C (returns 0 on success).
+extern "C" int dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+namespace {
+
+// Planes with at least this many pixels are multiplied image by image; smaller ones batched.
+constexpr int64_t kPerImagePixels = 256;
+
+struct Shape {
+  int64_t n, ci, co, p;  // images, input channels, output channels, pixels per plane
+};
+
+// The [lo, hi) share of `total` items (in blocks of `align`) that OpenMP thread `t` of `threads` owns.
+inline void Share(int64_t total, int64_t align, int t, int threads, int64_t *lo, int64_t *hi) {
+  const int64_t blocks = (total + align - 1) / align;
+  *lo = std::min(total, blocks * t / threads * align);
+  *hi = std::min(total, blocks * (t + 1) / threads * align);
+}
+
+// [N, C, P] -> [C, N*P] and back: the batch as one matrix of C rows.
+void Gather(const float *src, int64_t n, int64_t c, int64_t p, float *dst) {
+#pragma omp parallel for collapse(2)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    for (int64_t img = 0; img < n; ++img) {
+      std::memcpy(dst + (ch * n + img) * p, src + (img * c + ch) * p, p * sizeof(float));
+    }
+  }
+}
+
+void Scatter(const float *src, int64_t n, int64_t c, int64_t p, float *dst) {
+#pragma omp parallel for collapse(2)
+  for (int64_t img = 0; img < n; ++img) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      std::memcpy(dst + (img * c + ch) * p, src + (ch * n + img) * p, p * sizeof(float));
+    }
+  }
+}
+
+// C[M, cols] = op(A) * B[K, cols] with the columns split over threads (A: [M,K], or [K,M] when
+// transa is 'T'); ldb and ldc are the row lengths of B and C.
+void ColumnSplitGemm(char transa, int64_t m, int64_t k, int64_t cols, const float *a, int64_t lda, const float *b,
+                     int64_t ldb, float *c, int64_t ldc) {
+#pragma omp parallel
+  {
+    int64_t lo, hi;
+    Share(cols, 16, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    if (hi > lo) dnnl_sgemm(transa, 'N', m, hi - lo, k, 1.0f, a, lda, b + lo, ldb, 0.0f, c + lo, ldc);
+  }
+}
+
+void Forward(const float *x, const float *w, float *y, const Shape &s) {
+  if (s.p >= kPerImagePixels) {
+#pragma omp parallel for
+    for (int64_t img = 0; img < s.n; ++img) {
+      dnnl_sgemm('N', 'N', s.co, s.p, s.ci, 1.0f, w, s.ci, x + img * s.ci * s.p, s.p, 0.0f, y + img * s.co * s.p, s.p);
+    }
+    return;
+  }
+  const int64_t cols = s.n * s.p;
+  std::vector<float> xg(s.ci * cols), yg(s.co * cols);
+  Gather(x, s.n, s.ci, s.p, xg.data());
+  ColumnSplitGemm('N', s.co, s.ci, cols, w, s.ci, xg.data(), cols, yg.data(), cols);
+  Scatter(yg.data(), s.n, s.co, s.p, y);
+}
+
+// dx = W^T dy and dw = sum over images of dy x^T.
+void Backward(const float *x, const float *w, const float *dy, float *dx, float *dw, const Shape &s) {
+  if (s.p >= kPerImagePixels) {
+    const int threads = omp_get_max_threads();
+    std::vector<float> partial(static_cast<size_t>(threads) * s.co * s.ci, 0.0f);
+#pragma omp parallel
+    {
+      float *mine = partial.data() + static_cast<int64_t>(omp_get_thread_num()) * s.co * s.ci;
+#pragma omp for
+      for (int64_t img = 0; img < s.n; ++img) {
+        const float *xi = x + img * s.ci * s.p, *dyi = dy + img * s.co * s.p;
+        dnnl_sgemm('T', 'N', s.ci, s.p, s.co, 1.0f, w, s.ci, dyi, s.p, 0.0f, dx + img * s.ci * s.p, s.p);
+        dnnl_sgemm('N', 'T', s.co, s.ci, s.p, 1.0f, dyi, s.p, xi, s.p, 1.0f, mine, s.ci);
+      }
+    }
+    for (int64_t i = 0; i < s.co * s.ci; ++i) {
+      float sum = 0.0f;
+      for (int t = 0; t < threads; ++t) sum += partial[static_cast<int64_t>(t) * s.co * s.ci + i];
+      dw[i] = sum;
+    }
+    return;
+  }
+  const int64_t cols = s.n * s.p;
+  std::vector<float> xg(s.ci * cols), dyg(s.co * cols), dxg(s.ci * cols);
+  Gather(x, s.n, s.ci, s.p, xg.data());
+  Gather(dy, s.n, s.co, s.p, dyg.data());
+  ColumnSplitGemm('T', s.ci, s.co, cols, w, s.ci, dyg.data(), cols, dxg.data(), cols);
+  Scatter(dxg.data(), s.n, s.ci, s.p, dx);
+#pragma omp parallel
+  {
+    int64_t lo, hi;  // rows of dw (output channels) per thread
+    Share(s.co, 8, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    if (hi > lo) {
+      dnnl_sgemm('N', 'T', hi - lo, s.ci, cols, 1.0f, dyg.data() + lo * cols, cols, xg.data(), cols, 0.0f,
+                 dw + lo * s.ci, s.ci);
+    }
+  }
+}
+
+bool ReadShape(int nparam, int expected, int *ndims, int64_t **shapes, const char **dtypes, Shape *s) {
+  if (nparam != expected || ndims[0] != 4 || ndims[1] != 4 || !aot_op::AllFloat32(nparam, dtypes)) return false;
+  *s = {shapes[0][0], shapes[0][1], shapes[1][0], shapes[0][2] * shapes[0][3]};
+  return shapes[1][1] == s->ci && shapes[1][2] == 1 && shapes[1][3] == 1;
+}
+
+}  // namespace
+
+extern "C" {
+int PointwiseForward(MS_AOT_ARGS) {
+  // inputs: x, w; output: y
+  Shape s;
+  if (!ReadShape(nparam, 3, ndims, shapes, dtypes, &s)) return 1;
+  Forward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+          static_cast<float *>(params[2]), s);
+  return 0;
+}
+
+int PointwiseBackward(MS_AOT_ARGS) {
+  // inputs: x, w, dy; outputs: dx, dw
+  Shape s;
+  if (!ReadShape(nparam, 5, ndims, shapes, dtypes, &s)) return 1;
+  Backward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+           static_cast<const float *>(params[2]), static_cast<float *>(params[3]), static_cast<float *>(params[4]),
+           s);
+  return 0;
+}
+}
