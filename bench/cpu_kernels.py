@@ -1,11 +1,12 @@
 """Training-step speed with MindSpore's cells against this repository's C++ CPU kernels.
 
 Each workload is a MobileNetV1 training step (TrainOneStepCell: label-smoothed loss, Momentum with
-train.py's parameter groups, GRAPH_MODE, random data) built three ways: all layers from MindSpore's
+train.py's parameter groups, GRAPH_MODE, random data) built four ways: all layers from MindSpore's
 cells (nn.Conv2d, nn.BatchNorm2d + activation); the depthwise convolutions by the C++ kernel
-(src/depthwise_cpu.py); and, in addition, BatchNorm + activation by the fused C++ kernel
-(src/batchnorm_cpu.py), which is what train.py picks on CPU. Each variant runs in a process of its
-own, alternating over ``--rounds``; medians reported (the machines are shared and noisy).
+(src/depthwise_cpu.py); in addition, BatchNorm + activation by the fused C++ kernel
+(src/batchnorm_cpu.py); and in addition the 1x1 convolutions by the third (src/pointwise_cpu.py),
+which is what train.py picks on CPU. Each variant runs in a process of its own, alternating over
+``--rounds``; medians reported (the machines are shared and noisy).
 
     python bench/cpu_kernels.py [--rounds 3] [--workloads quick full official32 official224]
 """
@@ -26,12 +27,14 @@ WORKLOADS = {
     "official32": ("official network: 32x32 b32, width 1.0", 32, 32, {}),
     "official224": ("official network: 224x224 b16, width 1.0", 224, 16, {}),
 }
-# variant: (depthwise_impl, batchnorm_impl)
-VARIANTS = {"MindSpore cells": ("mindspore", "mindspore"), "C++ depthwise": ("cpp", "mindspore"),
-            "C++ depthwise + BatchNorm": ("cpp", "cpp")}
+# variant: (depthwise_impl, batchnorm_impl, pointwise_impl)
+VARIANTS = {"MindSpore cells": ("mindspore", "mindspore", "mindspore"),
+            "C++ depthwise": ("cpp", "mindspore", "mindspore"),
+            "C++ depthwise + BatchNorm": ("cpp", "cpp", "mindspore"),
+            "C++ depthwise + BatchNorm + 1x1": ("cpp", "cpp", "cpp")}
 
 
-def measure(size, batch, network, depthwise_impl, batchnorm_impl):
+def measure(size, batch, network, depthwise_impl, batchnorm_impl, pointwise_impl):
     """Median seconds per training step, in this process."""
     sys.path.insert(0, ROOT)
     from bench.workloads import batch_of, median_seconds, mindspore_training_parts
@@ -39,7 +42,7 @@ def measure(size, batch, network, depthwise_impl, batchnorm_impl):
     from mindspore import Tensor, nn
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     net, loss, opt = mindspore_training_parts(10, depthwise_impl=depthwise_impl, batchnorm_impl=batchnorm_impl,
-                                              **network)
+                                              pointwise_impl=pointwise_impl, **network)
     step = nn.TrainOneStepCell(nn.WithLossCell(net, loss), opt)
     step.set_train(True)
     x, y = (Tensor(a) for a in batch_of(size, batch, 10))

@@ -10,7 +10,8 @@ small inputs (32x32) at full resolution in the first layers instead of reducing 
 run weights converted from those projects (src/convert_weights.py) exactly.
 ``depthwise_impl="cpp"`` runs the 3x3 depthwise convolutions with this repository's CPU kernel
 (src/depthwise_cpu.py), ``batchnorm_impl="cpp"`` every BatchNorm + activation pair with another
-(src/batchnorm_cpu.py); both keep the parameters of the nn.Conv2d / nn.BatchNorm2d they replace.
+(src/batchnorm_cpu.py), ``pointwise_impl="cpp"`` the 1x1 convolutions with a third
+(src/pointwise_cpu.py); all keep the parameters of the nn.Conv2d / nn.BatchNorm2d they replace.
 """
 from mindspore import nn, ops
 from mindspore.common.initializer import TruncatedNormal, XavierUniform
@@ -110,8 +111,8 @@ def mobilenet_v1(class_num=1001, features_only=False, width_multiplier=1.0, stem
 def create_network(config, exportable=False):
     """The network a config describes (class count, width, stem stride, padding, activation, CPU kernels).
 
-    ``exportable`` builds every layer from MindSpore's cells whatever ``depthwise_impl`` and
-    ``batchnorm_impl`` say: MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernels.
+    ``exportable`` builds every layer from MindSpore's cells whatever ``depthwise_impl``,
+    ``batchnorm_impl`` and ``pointwise_impl`` say: MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernels.
     """
     def implementation(key):
         if exportable:
@@ -120,4 +121,5 @@ def create_network(config, exportable=False):
     return mobilenet_v1(class_num=config.class_num, width_multiplier=config.width_multiplier,
                         stem_stride=config.stem_stride, conv_padding=config.conv_padding,
                         activation=config.activation, depthwise_impl=implementation("depthwise_impl"),
-                        batchnorm_impl=implementation("batchnorm_impl"))
+                        batchnorm_impl=implementation("batchnorm_impl"),
+                        pointwise_impl=implementation("pointwise_impl"))

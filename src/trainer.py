@@ -183,8 +183,9 @@ def train(config, rank=0, distributed=False):
         callbacks.append(EvalMonitor(record, model, eval_dataset, config.eval_interval,
                                      ckpt_dir, CHECKPOINT_PREFIX, summary=summary))
     logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, depthwise %s, "
-                "batchnorm %s", start_epoch + 1, config.epoch_size, steps, config.batch_size, config.image_size,
-                config.width_multiplier, amp_level, config.device_target, net.depthwise_impl, net.batchnorm_impl)
+                "batchnorm %s, pointwise %s", start_epoch + 1, config.epoch_size, steps, config.batch_size,
+                config.image_size, config.width_multiplier, amp_level, config.device_target, net.depthwise_impl,
+                net.batchnorm_impl, net.pointwise_impl)
     if distributed:
         logger.info("rank %d reads shard %d of %d of the training set (%d images per epoch)", rank, rank,
                     config.device_num, steps * config.batch_size)

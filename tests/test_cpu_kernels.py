@@ -1,6 +1,7 @@
 """Building the C++ CPU kernels and choosing between them and MindSpore's cells."""
 import pytest
 
+from src import cpu_kernels
 from src.cpu_kernels import kernel_library, resolve_implementation
 from src.model_utils.errors import UserInputError
 
@@ -18,7 +19,8 @@ def test_resolve_implementation():
 
 
 @pytest.mark.parametrize("kernel,key", [("depthwise_conv3x3", "depthwise_impl"),
-                                        ("batchnorm_activation", "batchnorm_impl")])
+                                        ("batchnorm_activation", "batchnorm_impl"),
+                                        ("pointwise_conv", "pointwise_impl")])
 def test_missing_or_failing_compiler_is_reported(tmp_path, monkeypatch, kernel, key):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # nothing compiled yet
     monkeypatch.setenv("CXX", "no-such-compiler")
@@ -33,5 +35,14 @@ def test_missing_or_failing_compiler_is_reported(tmp_path, monkeypatch, kernel, 
 
 def test_each_kernel_source_has_its_own_library():
     libraries = {kernel_library("depthwise_conv3x3", "depthwise_impl"),
-                 kernel_library("batchnorm_activation", "batchnorm_impl")}
-    assert len(libraries) == 2 and all(path.endswith(".so") for path in libraries)
+                 kernel_library("batchnorm_activation", "batchnorm_impl"),
+                 kernel_library("pointwise_conv", "pointwise_impl")}
+    assert len(libraries) == 3 and all(path.endswith(".so") for path in libraries)
+
+
+def test_missing_mindspore_library_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setitem(cpu_kernels.MINDSPORE_LIBRARIES, "pointwise_conv", ("libno-such-library.so.1",))
+    with pytest.raises(UserInputError, match="pointwise_impl 'cpp' needs libno-such-library.so.1 from MindSpore"
+                                             "(.|\\n)*--pointwise_impl mindspore"):
+        kernel_library("pointwise_conv", "pointwise_impl")

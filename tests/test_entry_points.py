@@ -21,7 +21,7 @@ def test_train_writes_official_checkpoint_names_and_logs(trained):
         "mobilenetv1-1_3.ckpt", "mobilenetv1-2_3.ckpt"]
     assert re.search(r"epoch: 2 step: 3, loss is [0-9.]+", proc.stdout)
     assert "per step time" in proc.stdout
-    assert "depthwise cpp, batchnorm cpp" in proc.stdout + proc.stderr  # 'auto' picks the C++ kernels on CPU
+    assert "depthwise cpp, batchnorm cpp, pointwise cpp" in proc.stdout + proc.stderr  # 'auto' picks the C++ kernels on CPU
     params = ms.load_checkpoint(os.path.join(out, "mobilenetv1-2_3.ckpt"))
     assert int(params["global_step"].asnumpy()[0]) == 6
     assert "moments.fc.weight" in params and params["network.26.0.weight"].shape == (256, 256, 1, 1)

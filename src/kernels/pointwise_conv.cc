@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "aot_op.h"
@@ -28,6 +29,9 @@ namespace {
 
 // Planes with at least this many pixels are multiplied image by image; smaller ones batched.
 constexpr int64_t kPerImagePixels = 256;
+
+// An uninitialised float buffer (every element is written before it is read).
+inline std::unique_ptr<float[]> Buffer(int64_t size) { return std::unique_ptr<float[]>(new float[size]); }
 
 struct Shape {
   int64_t n, ci, co, p;  // images, input channels, output channels, pixels per plane
@@ -59,46 +63,58 @@ void Scatter(const float *src, int64_t n, int64_t c, int64_t p, float *dst) {
   }
 }
 
+// 1 when oneDNN's sgemm refused the product (it then wrote nothing), else 0: summed over threads,
+// so that an entry point can report failure instead of returning an unwritten tensor.
+inline int Sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+  return dnnl_sgemm(transa, transb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc) != 0;
+}
+
 // C[M, cols] = op(A) * B[K, cols] with the columns split over threads (A: [M,K], or [K,M] when
 // transa is 'T'); ldb and ldc are the row lengths of B and C.
-void ColumnSplitGemm(char transa, int64_t m, int64_t k, int64_t cols, const float *a, int64_t lda, const float *b,
-                     int64_t ldb, float *c, int64_t ldc) {
-#pragma omp parallel
+int ColumnSplitGemm(char transa, int64_t m, int64_t k, int64_t cols, const float *a, int64_t lda, const float *b,
+                    int64_t ldb, float *c, int64_t ldc) {
+  int failures = 0;
+#pragma omp parallel reduction(+ : failures)
   {
     int64_t lo, hi;
     Share(cols, 16, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-    if (hi > lo) dnnl_sgemm(transa, 'N', m, hi - lo, k, 1.0f, a, lda, b + lo, ldb, 0.0f, c + lo, ldc);
+    if (hi > lo) failures += Sgemm(transa, 'N', m, hi - lo, k, a, lda, b + lo, ldb, 0.0f, c + lo, ldc);
   }
+  return failures;
 }
 
-void Forward(const float *x, const float *w, float *y, const Shape &s) {
+int Forward(const float *x, const float *w, float *y, const Shape &s) {
+  int failures = 0;
   if (s.p >= kPerImagePixels) {
-#pragma omp parallel for
+#pragma omp parallel for reduction(+ : failures)
     for (int64_t img = 0; img < s.n; ++img) {
-      dnnl_sgemm('N', 'N', s.co, s.p, s.ci, 1.0f, w, s.ci, x + img * s.ci * s.p, s.p, 0.0f, y + img * s.co * s.p, s.p);
+      failures += Sgemm('N', 'N', s.co, s.p, s.ci, w, s.ci, x + img * s.ci * s.p, s.p, 0.0f, y + img * s.co * s.p, s.p);
     }
-    return;
+    return failures;
   }
   const int64_t cols = s.n * s.p;
-  std::vector<float> xg(s.ci * cols), yg(s.co * cols);
-  Gather(x, s.n, s.ci, s.p, xg.data());
-  ColumnSplitGemm('N', s.co, s.ci, cols, w, s.ci, xg.data(), cols, yg.data(), cols);
-  Scatter(yg.data(), s.n, s.co, s.p, y);
+  auto xg = Buffer(s.ci * cols), yg = Buffer(s.co * cols);
+  Gather(x, s.n, s.ci, s.p, xg.get());
+  failures = ColumnSplitGemm('N', s.co, s.ci, cols, w, s.ci, xg.get(), cols, yg.get(), cols);
+  Scatter(yg.get(), s.n, s.co, s.p, y);
+  return failures;
 }
 
 // dx = W^T dy and dw = sum over images of dy x^T.
-void Backward(const float *x, const float *w, const float *dy, float *dx, float *dw, const Shape &s) {
+int Backward(const float *x, const float *w, const float *dy, float *dx, float *dw, const Shape &s) {
+  int failures = 0;
   if (s.p >= kPerImagePixels) {
     const int threads = omp_get_max_threads();
     std::vector<float> partial(static_cast<size_t>(threads) * s.co * s.ci, 0.0f);
-#pragma omp parallel
+#pragma omp parallel reduction(+ : failures)
     {
       float *mine = partial.data() + static_cast<int64_t>(omp_get_thread_num()) * s.co * s.ci;
 #pragma omp for
       for (int64_t img = 0; img < s.n; ++img) {
         const float *xi = x + img * s.ci * s.p, *dyi = dy + img * s.co * s.p;
-        dnnl_sgemm('T', 'N', s.ci, s.p, s.co, 1.0f, w, s.ci, dyi, s.p, 0.0f, dx + img * s.ci * s.p, s.p);
-        dnnl_sgemm('N', 'T', s.co, s.ci, s.p, 1.0f, dyi, s.p, xi, s.p, 1.0f, mine, s.ci);
+        failures += Sgemm('T', 'N', s.ci, s.p, s.co, w, s.ci, dyi, s.p, 0.0f, dx + img * s.ci * s.p, s.p);
+        failures += Sgemm('N', 'T', s.co, s.ci, s.p, dyi, s.p, xi, s.p, 1.0f, mine, s.ci);
       }
     }
     for (int64_t i = 0; i < s.co * s.ci; ++i) {
@@ -106,23 +122,24 @@ void Backward(const float *x, const float *w, const float *dy, float *dx, float 
       for (int t = 0; t < threads; ++t) sum += partial[static_cast<int64_t>(t) * s.co * s.ci + i];
       dw[i] = sum;
     }
-    return;
+    return failures;
   }
   const int64_t cols = s.n * s.p;
-  std::vector<float> xg(s.ci * cols), dyg(s.co * cols), dxg(s.ci * cols);
-  Gather(x, s.n, s.ci, s.p, xg.data());
-  Gather(dy, s.n, s.co, s.p, dyg.data());
-  ColumnSplitGemm('T', s.ci, s.co, cols, w, s.ci, dyg.data(), cols, dxg.data(), cols);
-  Scatter(dxg.data(), s.n, s.ci, s.p, dx);
-#pragma omp parallel
+  auto xg = Buffer(s.ci * cols), dyg = Buffer(s.co * cols), dxg = Buffer(s.ci * cols);
+  Gather(x, s.n, s.ci, s.p, xg.get());
+  Gather(dy, s.n, s.co, s.p, dyg.get());
+  failures = ColumnSplitGemm('T', s.ci, s.co, cols, w, s.ci, dyg.get(), cols, dxg.get(), cols);
+  Scatter(dxg.get(), s.n, s.ci, s.p, dx);
+#pragma omp parallel reduction(+ : failures)
   {
     int64_t lo, hi;  // rows of dw (output channels) per thread
     Share(s.co, 8, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
     if (hi > lo) {
-      dnnl_sgemm('N', 'T', hi - lo, s.ci, cols, 1.0f, dyg.data() + lo * cols, cols, xg.data(), cols, 0.0f,
-                 dw + lo * s.ci, s.ci);
+      failures += Sgemm('N', 'T', hi - lo, s.ci, cols, dyg.get() + lo * cols, cols, xg.get(), cols, 0.0f,
+                        dw + lo * s.ci, s.ci);
     }
   }
+  return failures;
 }
 
 bool ReadShape(int nparam, int expected, int *ndims, int64_t **shapes, const char **dtypes, Shape *s) {
@@ -138,18 +155,16 @@ int PointwiseForward(MS_AOT_ARGS) {
   // inputs: x, w; output: y
   Shape s;
   if (!ReadShape(nparam, 3, ndims, shapes, dtypes, &s)) return 1;
-  Forward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-          static_cast<float *>(params[2]), s);
-  return 0;
+  return Forward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+                 static_cast<float *>(params[2]), s) == 0 ? 0 : 1;
 }
 
 int PointwiseBackward(MS_AOT_ARGS) {
   // inputs: x, w, dy; outputs: dx, dw
   Shape s;
   if (!ReadShape(nparam, 5, ndims, shapes, dtypes, &s)) return 1;
-  Backward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-           static_cast<const float *>(params[2]), static_cast<float *>(params[3]), static_cast<float *>(params[4]),
-           s);
-  return 0;
+  return Backward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+                  static_cast<const float *>(params[2]), static_cast<float *>(params[3]),
+                  static_cast<float *>(params[4]), s) == 0 ? 0 : 1;
 }
 }
