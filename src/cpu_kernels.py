@@ -111,3 +111,17 @@ def resolve_implementation(name, device_target, amp_level="O0", config_key="dept
         raise UserInputError(f"{config_key} 'cpp' runs float32 on CPU only (device_target {device_target}, "
                              f"amp_level {amp_level}); use --{config_key} mindspore or auto")
     return name
+
+
+def weight_op(library, forward, backward, out_shape):
+    """A MindSpore AOT custom op ``forward`` of (x, w) from ``library``, float32 output of ``out_shape``,
+    whose gradient is the library's ``backward``: (x, w, dy) -> (dx, dw), shaped as x and w."""
+    from mindspore import ops
+    gradient = ops.Custom(f"{library}:{backward}", out_shape=lambda x, w, dy: (x, w),
+                          out_dtype=lambda x, w, dy: (x, w), func_type="aot")
+
+    def bprop(x, w, _out, dout):
+        return gradient(x, w, dout)
+
+    return ops.Custom(f"{library}:{forward}", out_shape=out_shape, out_dtype=lambda x, w: x, func_type="aot",
+                      bprop=bprop)

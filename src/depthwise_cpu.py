@@ -7,11 +7,11 @@ steps: 2.0x faster, README "C++ depthwise kernel"). The cell keeps ``nn.Conv2d``
 shape (C, 1, 3, 3)), so checkpoints move freely between the two implementations; export always
 uses ``nn.Conv2d`` (custom ops do not export). src/cpu_kernels.py builds the library.
 """
-from mindspore import nn, ops
+from mindspore import nn
 from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
-from src.cpu_kernels import kernel_library
+from src.cpu_kernels import kernel_library, weight_op
 
 
 def _output_length(length, stride, same_padding):
@@ -34,14 +34,7 @@ class DepthwiseConv3x3CPU(nn.Cell):
             return (x_shape[0], x_shape[1], _output_length(x_shape[2], stride, same),
                     _output_length(x_shape[3], stride, same))
 
-        backward = ops.Custom(f"{library}:DepthwiseBackward{variant}", out_shape=lambda x, w, dy: (x, w),
-                              out_dtype=lambda x, w, dy: (x, w), func_type="aot")
-
-        def bprop(x, w, _out, dout):
-            return backward(x, w, dout)
-
-        self.depthwise = ops.Custom(f"{library}:DepthwiseForward{variant}", out_shape=output_shape,
-                                    out_dtype=lambda x, w: x, func_type="aot", bprop=bprop)
+        self.depthwise = weight_op(library, f"DepthwiseForward{variant}", f"DepthwiseBackward{variant}", output_shape)
 
     def construct(self, x):
         return self.depthwise(x, self.weight)

@@ -7,11 +7,11 @@ the whole batch one product there (oneDNN's sgemm from MindSpore's own libdnnl).
 ``nn.Conv2d``'s parameter (``weight``, shape (Co, Ci, 1, 1)), so checkpoints move freely between the
 two implementations; export always uses ``nn.Conv2d``. src/cpu_kernels.py builds the library.
 """
-from mindspore import nn, ops
+from mindspore import nn
 from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
-from src.cpu_kernels import kernel_library
+from src.cpu_kernels import kernel_library, weight_op
 
 
 class PointwiseConvCPU(nn.Cell):
@@ -25,14 +25,7 @@ class PointwiseConvCPU(nn.Cell):
         def output_shape(x_shape, w_shape):
             return (x_shape[0], w_shape[0], x_shape[2], x_shape[3])
 
-        backward = ops.Custom(f"{library}:PointwiseBackward", out_shape=lambda x, w, dy: (x, w),
-                              out_dtype=lambda x, w, dy: (x, w), func_type="aot")
-
-        def bprop(x, w, _out, dout):
-            return backward(x, w, dout)
-
-        self.pointwise = ops.Custom(f"{library}:PointwiseForward", out_shape=output_shape,
-                                    out_dtype=lambda x, w: x, func_type="aot", bprop=bprop)
+        self.pointwise = weight_op(library, "PointwiseForward", "PointwiseBackward", output_shape)
 
     def construct(self, x):
         return self.pointwise(x, self.weight)

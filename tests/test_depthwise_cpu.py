@@ -1,11 +1,10 @@
 """The C++ depthwise kernel against MindSpore's nn.Conv2d: outputs, gradients, networks, and set-up errors."""
 import numpy as np
 import pytest
-import mindspore as ms
 from mindspore import Tensor, nn
 
 from src.depthwise_cpu import DepthwiseConv3x3CPU
-from src.mobilenet_v1 import mobilenet_v1
+from tests.kernel_checks import assert_networks_match, output_and_gradients
 
 # (N, C, H, W, stride, padding): odd and even sizes, both strides, both paddings, 1x1 and 2x2 planes;
 # square 2, 4, 7, 8, 16 and 32 planes take the kernel's compile-time geometry, the others its run-time one.
@@ -22,13 +21,6 @@ def _reference(channels, stride, padding):
     return nn.Conv2d(channels, channels, 3, stride, group=channels, has_bias=False, **pad)
 
 
-def _output_and_gradients(cell, x, grad_out):
-    def weighted_sum(inputs):
-        return (cell(inputs) * grad_out).sum()
-    dx, (dw,) = ms.grad(weighted_sum, grad_position=0, weights=cell.trainable_params())(x)
-    return cell(x).asnumpy(), dx.asnumpy(), dw.asnumpy()
-
-
 @pytest.mark.parametrize("n,c,h,w,stride,padding", CASES)
 def test_kernel_matches_mindspore_conv2d_forward_and_backward(n, c, h, w, stride, padding):
     rng = np.random.default_rng(h * 10 + w + stride)
@@ -39,8 +31,8 @@ def test_kernel_matches_mindspore_conv2d_forward_and_backward(n, c, h, w, stride
     x = Tensor(rng.standard_normal((n, c, h, w)).astype(np.float32))
     expected_y = ref(x)
     grad_out = Tensor(rng.standard_normal(expected_y.shape).astype(np.float32))
-    y, dx, dw = _output_and_gradients(fast, x, grad_out)
-    ry, rdx, rdw = _output_and_gradients(ref, x, grad_out)
+    y, dx, dw = output_and_gradients(fast, x, grad_out)
+    ry, rdx, rdw = output_and_gradients(ref, x, grad_out)
     assert y.shape == ry.shape
     np.testing.assert_allclose(y, ry, atol=1e-5)
     np.testing.assert_allclose(dx, rdx, atol=1e-5)
@@ -49,16 +41,4 @@ def test_kernel_matches_mindspore_conv2d_forward_and_backward(n, c, h, w, stride
 
 @pytest.mark.parametrize("padding", ["same", "symmetric"])
 def test_networks_share_parameters_and_outputs(padding):
-    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": 1, "conv_padding": padding}
-    cpp, official = mobilenet_v1(depthwise_impl="cpp", **kwargs), mobilenet_v1(depthwise_impl="mindspore", **kwargs)
-    shapes = {p.name: tuple(p.shape) for p in official.get_parameters()}
-    assert {p.name: tuple(p.shape) for p in cpp.get_parameters()} == shapes
-    rng = np.random.default_rng(0)
-    weights = {name: ms.Parameter(Tensor(rng.uniform(0.5, 1.5, shape).astype(np.float32)), name=name)
-               for name, shape in shapes.items()}
-    for net in (cpp, official):
-        assert not ms.load_param_into_net(net, weights, strict_load=True)[0]
-        net.set_train(False)
-    x = Tensor(rng.standard_normal((4, 3, 32, 32)).astype(np.float32))
-    expected = official(x).asnumpy()
-    np.testing.assert_allclose(cpp(x).asnumpy(), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    assert_networks_match("depthwise_impl", class_num=10, width_multiplier=0.25, stem_stride=1, conv_padding=padding)

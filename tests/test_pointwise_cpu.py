@@ -1,23 +1,15 @@
 """The C++ pointwise (1x1) kernel against MindSpore's nn.Conv2d: outputs, gradients and networks."""
 import numpy as np
 import pytest
-import mindspore as ms
 from mindspore import Tensor, nn
 
-from src.mobilenet_v1 import mobilenet_v1
 from src.pointwise_cpu import PointwiseConvCPU
+from tests.kernel_checks import assert_networks_match, output_and_gradients
 
 # (N, Ci, Co, H, W): planes under 256 pixels take the kernel's whole-batch product (1x1 to 8x8,
 # odd sizes and channel counts), larger ones its per-image products (16x17, 32x32).
 CASES = [(3, 5, 7, 2, 2), (2, 6, 4, 4, 4), (5, 9, 17, 1, 1), (2, 3, 5, 7, 5), (4, 16, 8, 8, 8),
          (3, 4, 6, 16, 17), (1, 2, 3, 32, 32)]
-
-
-def _output_and_gradients(cell, x, grad_out):
-    def weighted_sum(inputs):
-        return (cell(inputs) * grad_out).sum()
-    dx, (dw,) = ms.grad(weighted_sum, grad_position=0, weights=cell.trainable_params())(x)
-    return cell(x).asnumpy(), dx.asnumpy(), dw.asnumpy()
 
 
 @pytest.mark.parametrize("n,ci,co,h,w", CASES)
@@ -29,23 +21,11 @@ def test_kernel_matches_mindspore_conv2d_forward_and_backward(n, ci, co, h, w):
     ref.weight.set_data(weight)
     x = Tensor(rng.standard_normal((n, ci, h, w)).astype(np.float32))
     grad_out = Tensor(rng.standard_normal((n, co, h, w)).astype(np.float32))
-    for got, expected in zip(_output_and_gradients(fast, x, grad_out), _output_and_gradients(ref, x, grad_out)):
+    for got, expected in zip(output_and_gradients(fast, x, grad_out), output_and_gradients(ref, x, grad_out)):
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
 def test_networks_share_parameters_and_outputs():
-    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": 1}
-    cpp, official = mobilenet_v1(pointwise_impl="cpp", **kwargs), mobilenet_v1(pointwise_impl="mindspore", **kwargs)
+    cpp = assert_networks_match("pointwise_impl", class_num=10, width_multiplier=0.25, stem_stride=1)
     assert sum(isinstance(cell, PointwiseConvCPU) for _, cell in cpp.cells_and_names()) == 13
-    shapes = {p.name: tuple(p.shape) for p in official.get_parameters()}
-    assert {p.name: tuple(p.shape) for p in cpp.get_parameters()} == shapes
-    rng = np.random.default_rng(0)
-    weights = {name: ms.Parameter(Tensor(rng.uniform(0.5, 1.5, shape).astype(np.float32)), name=name)
-               for name, shape in shapes.items()}
-    for net in (cpp, official):
-        assert not ms.load_param_into_net(net, weights, strict_load=True)[0]
-        net.set_train(False)
-    x = Tensor(rng.standard_normal((4, 3, 32, 32)).astype(np.float32))
-    expected = official(x).asnumpy()
-    np.testing.assert_allclose(cpp(x).asnumpy(), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

@@ -1,0 +1,32 @@
+"""Checks shared by the tests of the C++ CPU kernels (tests/test_*_cpu.py)."""
+import numpy as np
+import mindspore as ms
+from mindspore import Tensor
+
+from src.mobilenet_v1 import mobilenet_v1
+
+
+def output_and_gradients(cell, x, grad_out):
+    """The cell's output, and the gradients of sum(output * grad_out) by the input and by its weight."""
+    def weighted_sum(inputs):
+        return (cell(inputs) * grad_out).sum()
+    dx, (dw,) = ms.grad(weighted_sum, grad_position=0, weights=cell.trainable_params())(x)
+    return cell(x).asnumpy(), dx.asnumpy(), dw.asnumpy()
+
+
+def assert_networks_match(kernel_key, **kwargs):
+    """A MobileNetV1 with ``kernel_key`` (e.g. "depthwise_impl") set to "cpp" has the parameter names
+    and shapes of the one with MindSpore's cells, and gives its inference outputs on the same weights."""
+    cpp, official = mobilenet_v1(**{kernel_key: "cpp"}, **kwargs), mobilenet_v1(**{kernel_key: "mindspore"}, **kwargs)
+    shapes = {p.name: tuple(p.shape) for p in official.get_parameters()}
+    assert {p.name: tuple(p.shape) for p in cpp.get_parameters()} == shapes
+    rng = np.random.default_rng(0)
+    weights = {name: ms.Parameter(Tensor(rng.uniform(0.5, 1.5, shape).astype(np.float32)), name=name)
+               for name, shape in shapes.items()}
+    for net in (cpp, official):
+        assert not ms.load_param_into_net(net, weights, strict_load=True)[0]
+        net.set_train(False)
+    x = Tensor(rng.standard_normal((4, 3, 32, 32)).astype(np.float32))
+    expected = official(x).asnumpy()
+    np.testing.assert_allclose(cpp(x).asnumpy(), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    return cpp
