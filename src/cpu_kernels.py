@@ -1,10 +1,11 @@
 """Build and load this repository's C++ CPU kernels (src/kernels/*.cc) for MindSpore AOT custom ops.
 
 A library is compiled once per source version and CPU type with the system C++ compiler
-(``g++ -O3 -march=native -fopenmp``, linked against the MindSpore libraries it calls) into ``$XDG_CACHE_HOME/mobilenetv1`` (default
-``~/.cache/mobilenetv1``), written under a temporary name and renamed, so concurrent workers of a
-data-parallel job never load a half-written file. ``resolve_implementation`` turns the
-``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op`` turns a kernel's forward and
+(``g++ -O3 -march=native -fopenmp``, linked against the MindSpore libraries it calls) into
+``$XDG_CACHE_HOME/mobilenetv1`` (default ``~/.cache/mobilenetv1``), written under a temporary name
+and renamed, so concurrent workers of a data-parallel job never load a half-written file.
+``resolve_implementation`` turns the ``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl``
+config keys (auto|mindspore|cpp) into what a run uses; ``weight_op`` turns a kernel's forward and
 backward entry points for a layer of (x, w) into one differentiable MindSpore op.
 """
 import functools
