@@ -87,7 +87,8 @@ def kernel_library(kernel, config_key):
     fd, partial = tempfile.mkstemp(suffix=".so.partial", dir=_cache_dir())
     os.close(fd)
     try:
-        result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, source, *link_flags], capture_output=True, text=True)
+        result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, source, *link_flags], capture_output=True,
+                                text=True)
         if result.returncode != 0:
             raise UserInputError(f"compiling {source} failed:\n{result.stderr.strip()}\n"
                                  f"use --{config_key} mindspore to train without it")

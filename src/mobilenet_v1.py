@@ -112,7 +112,8 @@ def create_network(config, exportable=False):
     """The network a config describes (class count, width, stem stride, padding, activation, CPU kernels).
 
     ``exportable`` builds every layer from MindSpore's cells whatever ``depthwise_impl``,
-    ``batchnorm_impl`` and ``pointwise_impl`` say: MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernels.
+    ``batchnorm_impl`` and ``pointwise_impl`` say: MINDIR/ONNX/AIR files cannot hold the repository's
+    custom CPU kernels.
     """
     def implementation(key):
         if exportable:
