@@ -44,21 +44,13 @@ inline void Share(int64_t total, int64_t align, int t, int threads, int64_t *lo,
   *hi = std::min(total, blocks * (t + 1) / threads * align);
 }
 
-// [N, C, P] -> [C, N*P] and back: the batch as one matrix of C rows.
-void Gather(const float *src, int64_t n, int64_t c, int64_t p, float *dst) {
+// [A, B, P] -> [B, A, P]: with (A, B) = (N, C) it gathers the batch into one matrix of C rows
+// ([C, N*P]); with (C, N) it scatters such a matrix back to NCHW.
+void SwapOuterAxes(const float *src, int64_t a, int64_t b, int64_t p, float *dst) {
 #pragma omp parallel for collapse(2)
-  for (int64_t ch = 0; ch < c; ++ch) {
-    for (int64_t img = 0; img < n; ++img) {
-      std::memcpy(dst + (ch * n + img) * p, src + (img * c + ch) * p, p * sizeof(float));
-    }
-  }
-}
-
-void Scatter(const float *src, int64_t n, int64_t c, int64_t p, float *dst) {
-#pragma omp parallel for collapse(2)
-  for (int64_t img = 0; img < n; ++img) {
-    for (int64_t ch = 0; ch < c; ++ch) {
-      std::memcpy(dst + (img * c + ch) * p, src + (ch * n + img) * p, p * sizeof(float));
+  for (int64_t j = 0; j < b; ++j) {
+    for (int64_t i = 0; i < a; ++i) {
+      std::memcpy(dst + (j * a + i) * p, src + (i * b + j) * p, p * sizeof(float));
     }
   }
 }
@@ -95,9 +87,9 @@ int Forward(const float *x, const float *w, float *y, const Shape &s) {
   }
   const int64_t cols = s.n * s.p;
   auto xg = Buffer(s.ci * cols), yg = Buffer(s.co * cols);
-  Gather(x, s.n, s.ci, s.p, xg.get());
+  SwapOuterAxes(x, s.n, s.ci, s.p, xg.get());
   failures = ColumnSplitGemm('N', s.co, s.ci, cols, w, s.ci, xg.get(), cols, yg.get(), cols);
-  Scatter(yg.get(), s.n, s.co, s.p, y);
+  SwapOuterAxes(yg.get(), s.co, s.n, s.p, y);
   return failures;
 }
 
@@ -126,10 +118,10 @@ int Backward(const float *x, const float *w, const float *dy, float *dx, float *
   }
   const int64_t cols = s.n * s.p;
   auto xg = Buffer(s.ci * cols), dyg = Buffer(s.co * cols), dxg = Buffer(s.ci * cols);
-  Gather(x, s.n, s.ci, s.p, xg.get());
-  Gather(dy, s.n, s.co, s.p, dyg.get());
+  SwapOuterAxes(x, s.n, s.ci, s.p, xg.get());
+  SwapOuterAxes(dy, s.n, s.co, s.p, dyg.get());
   failures = ColumnSplitGemm('T', s.ci, s.co, cols, w, s.ci, dyg.get(), cols, dxg.get(), cols);
-  Scatter(dxg.get(), s.n, s.ci, s.p, dx);
+  SwapOuterAxes(dxg.get(), s.ci, s.n, s.p, dx);
 #pragma omp parallel reduction(+ : failures)
   {
     int64_t lo, hi;  // rows of dw (output channels) per thread
