@@ -6,7 +6,8 @@
 # Usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]
 #   --full       the long recipe (width 0.75, 24 epochs of batch 256, random crop with 2-pixel padding
 #                + flip, label smoothing, weight decay 5e-4, validation every 6 epochs; the final
-#                evaluation averages each test image with its mirror) instead of the quick one of
+#                evaluation averages 10 views of each test image: itself and 1-pixel shifts, each with
+#                its mirror) instead of the quick one of
 #                default_config_fashion_mnist.yaml (width 0.25, 5 epochs)
 #   OUTPUT_DIR   default: output/quickstart (output/fashion_mnist_full with --full)
 # Environment: FASHION_MNIST_DIR=/folder/with/idx/files to use your own copy of the data.
@@ -40,7 +41,7 @@ if [ "$FULL" = 1 ]; then
     TRAIN_ARGS=(--epoch_size 24 --batch_size 256 --train_augment crop_flip --crop_padding 2 --use_label_smooth True
                 --lr_init 0.02 --lr_max 0.2 --warmup_epochs 1 --weight_decay 0.0005 --eval_interval 6
                 --eval_dataset_path "$DATA/fashion-mnist-verify-bin")
-    EVAL_ARGS=(--eval_flip True)
+    EVAL_ARGS=(--eval_flip True --eval_shift 1)
 fi
 echo "[train] $( [ "$FULL" = 1 ] && echo "full recipe" || echo "quick run" ) -> $OUT/train.log"
 python train.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-batches-bin" \

@@ -18,15 +18,49 @@ def accuracy_metrics(class_num):
     return {"top_1_accuracy": Top1CategoricalAccuracy(), "top_5_accuracy": TopKCategoricalAccuracy(min(5, class_num))}
 
 
-class FlipAveraged(nn.Cell):
-    """Logits averaged over each image and its left-right mirror (test-time augmentation)."""
+class ViewAveraged(nn.Cell):
+    """Logits averaged over several views of each image (test-time augmentation).
 
-    def __init__(self, network):
+    The views are the image itself and, with ``shift`` > 0, copies moved ``shift`` pixels up, down,
+    left and right (the edge pixels repeated into the gap); with ``flip``, each of those and its
+    left-right mirror. One view only (no flip, no shift) is the plain network.
+    """
+
+    def __init__(self, network, flip=False, shift=0):
         super().__init__()
         self.network = network
+        self.flip = flip
+        self.shift = shift
+        self.offsets = ((0, 0),) + (((shift, 0), (-shift, 0), (0, shift), (0, -shift)) if shift else ())
+        self.view_count = len(self.offsets) * (2 if flip else 1)
 
     def construct(self, x):
-        return (self.network(x) + self.network(ops.flip(x, (3,)))) / 2
+        height, width = x.shape[2], x.shape[3]
+        s = self.shift
+        total = self._logits(x)  # offsets[0] is (0, 0): the image itself
+        if s:
+            padded = ops.pad(x, (s, s, s, s), mode="replicate")
+            for dy, dx in self.offsets[1:]:
+                total = total + self._logits(padded[:, :, s + dy:s + dy + height, s + dx:s + dx + width])
+        return total / self.view_count
+
+    def _logits(self, view):
+        """The view's logits, plus its mirror's with ``flip``."""
+        logits = self.network(view)
+        if self.flip:
+            logits = logits + self.network(ops.flip(view, (3,)))
+        return logits
+
+
+def describe_views(flip, shift):
+    """The log's words for the views ViewAveraged averages ("" for one view)."""
+    if not flip and not shift:
+        return ""
+    if not shift:
+        return " (logits averaged with the mirrored image)"
+    count = 5 * (2 if flip else 1)
+    mirror = ", each with its mirror" if flip else ""
+    return f" (logits averaged over {count} views: the image and 4 shifts of {shift} pixels{mirror})"
 
 
 def evaluate(config):
@@ -34,13 +68,16 @@ def evaluate(config):
     dataset = create_dataset_from_config(config, do_train=False)
     if dataset.get_dataset_size() == 0:
         raise UserInputError(f"no images to evaluate in {dataset_folder(config, do_train=False)}")
+    if not 0 <= config.eval_shift < config.image_size:
+        raise UserInputError(f"eval_shift must be 0 or more pixels and less than image_size ({config.image_size}), "
+                             f"got {config.eval_shift}")
     net = create_network(config)
     load_for_inference(net, config.checkpoint_path)
     net.set_train(False)
-    if config.eval_flip:
-        net = FlipAveraged(net)
+    if config.eval_flip or config.eval_shift:
+        net = ViewAveraged(net, flip=config.eval_flip, shift=config.eval_shift)
     model = Model(net, loss_fn=create_loss(config), metrics=accuracy_metrics(config.class_num))
     logger.info("evaluating %s on %s%s", config.checkpoint_path, dataset_folder(config, do_train=False),
-                " (logits averaged with the mirrored image)" if config.eval_flip else "")
+                describe_views(config.eval_flip, config.eval_shift))
     res = model.eval(dataset, dataset_sink_mode=False)
     return {"top_5_accuracy": float(res["top_5_accuracy"]), "top_1_accuracy": float(res["top_1_accuracy"])}

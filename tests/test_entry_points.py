@@ -27,19 +27,29 @@ def test_train_writes_official_checkpoint_names_and_logs(trained):
     assert "moments.fc.weight" in params and params["network.26.0.weight"].shape == (256, 256, 1, 1)
 
 
-@pytest.mark.parametrize("eval_flip", ["False", "True"])
-def test_eval_prints_result_line_over_every_image(trained, cifar_dirs, eval_flip):
+@pytest.mark.parametrize("views,log", [((), None), (("--eval_flip", "True"), "averaged with the mirrored image"),
+                                       (("--eval_flip", "True", "--eval_shift", "1"), "averaged over 10 views")])
+def test_eval_prints_result_line_over_every_image(trained, cifar_dirs, views, log):
     out, _ = trained
     ckpt = os.path.join(out, "mobilenetv1-2_3.ckpt")
     proc = run_entry_point("eval.py", "--dataset", "cifar10", "--dataset_path", cifar_dirs[1],
-                           "--checkpoint_path", ckpt, "--num_samples", "50", "--batch_size", "32",
-                           "--eval_flip", eval_flip, *SMALL)
+                           "--checkpoint_path", ckpt, "--num_samples", "50", "--batch_size", "32", *views, *SMALL)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert ("averaged with the mirrored image" in proc.stdout + proc.stderr) == (eval_flip == "True")
+    assert ("averaged" in proc.stdout + proc.stderr) == bool(log)
+    assert log is None or log in proc.stdout + proc.stderr
     top5, top1, path = RESULT.search(proc.stdout).groups()
     assert path == ckpt
     assert 0.0 <= float(top1) <= float(top5) <= 1.0
     assert round(float(top1) * 50, 6) == int(round(float(top1) * 50))  # a count over all 50 images, not 32
+
+
+def test_eval_rejects_a_shift_outside_the_image(trained, cifar_dirs):
+    out, _ = trained
+    proc = run_entry_point("eval.py", "--dataset", "cifar10", "--dataset_path", cifar_dirs[1], "--checkpoint_path",
+                           os.path.join(out, "mobilenetv1-2_3.ckpt"), "--eval_shift", "-1", *SMALL)
+    assert proc.returncode != 0
+    assert "eval_shift must be 0 or more pixels" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("file_format,suffix", [("MINDIR", ".mindir"), ("ONNX", ".onnx")])
