@@ -60,7 +60,8 @@ def describe_views(flip, shift):
         return " (logits averaged with the mirrored image)"
     count = 5 * (2 if flip else 1)
     mirror = ", each with its mirror" if flip else ""
-    return f" (logits averaged over {count} views: the image and 4 shifts of {shift} pixels{mirror})"
+    pixels = "1 pixel" if shift == 1 else f"{shift} pixels"
+    return f" (logits averaged over {count} views: the image and 4 shifts of {pixels}{mirror})"
 
 
 def evaluate(config):

@@ -58,4 +58,5 @@ def test_one_view_is_the_plain_network(net):
 
 def test_view_description_counts_the_views():
     assert describe_views(True, 0) == " (logits averaged with the mirrored image)"
-    assert "5 views" in describe_views(False, 1) and "10 views" in describe_views(True, 3)
+    assert "5 views" in describe_views(False, 1) and "shifts of 1 pixel)" in describe_views(False, 1)
+    assert "10 views" in describe_views(True, 3) and "shifts of 3 pixels, each with its mirror" in describe_views(True, 3)
