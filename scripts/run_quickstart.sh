@@ -7,8 +7,8 @@
 #   --full       the long recipe (width 0.75, 24 epochs of batch 256, random crop with 2-pixel padding
 #                + flip, label smoothing, weight decay 5e-4, validation every 6 epochs; the final
 #                evaluation averages 10 views of each test image: itself and 1-pixel shifts, each with
-#                its mirror) instead of the quick one of
-#                default_config_fashion_mnist.yaml (width 0.25, 5 epochs)
+#                its mirror) instead of the quick one of default_config_fashion_mnist.yaml (width 0.25,
+#                5 epochs)
 #   OUTPUT_DIR   default: output/quickstart (output/fashion_mnist_full with --full)
 # Environment: FASHION_MNIST_DIR=/folder/with/idx/files to use your own copy of the data.
 set -euo pipefail

@@ -51,34 +51,31 @@ class ViewAveraged(nn.Cell):
             logits = logits + self.network(ops.flip(view, (3,)))
         return logits
 
-
-def describe_views(flip, shift):
-    """The log's words for the views ViewAveraged averages ("" for one view)."""
-    if not flip and not shift:
-        return ""
-    if not shift:
-        return " (logits averaged with the mirrored image)"
-    count = 5 * (2 if flip else 1)
-    mirror = ", each with its mirror" if flip else ""
-    pixels = "1 pixel" if shift == 1 else f"{shift} pixels"
-    return f" (logits averaged over {count} views: the image and 4 shifts of {pixels}{mirror})"
+    def description(self):
+        """The log's words for the views averaged."""
+        if not self.shift:
+            return "logits averaged with the mirrored image"
+        pixels = "1 pixel" if self.shift == 1 else f"{self.shift} pixels"
+        mirror = ", each with its mirror" if self.flip else ""
+        return f"logits averaged over {self.view_count} views: the image and 4 shifts of {pixels}{mirror}"
 
 
 def evaluate(config):
     """Top-5 and top-1 accuracy of ``config.checkpoint_path``, in the official output order."""
-    dataset = create_dataset_from_config(config, do_train=False)
-    if dataset.get_dataset_size() == 0:
-        raise UserInputError(f"no images to evaluate in {dataset_folder(config, do_train=False)}")
     if not 0 <= config.eval_shift < config.image_size:
         raise UserInputError(f"eval_shift must be 0 or more pixels and less than image_size ({config.image_size}), "
                              f"got {config.eval_shift}")
+    dataset = create_dataset_from_config(config, do_train=False)
+    if dataset.get_dataset_size() == 0:
+        raise UserInputError(f"no images to evaluate in {dataset_folder(config, do_train=False)}")
     net = create_network(config)
     load_for_inference(net, config.checkpoint_path)
     net.set_train(False)
+    views = ""
     if config.eval_flip or config.eval_shift:
         net = ViewAveraged(net, flip=config.eval_flip, shift=config.eval_shift)
+        views = f" ({net.description()})"
     model = Model(net, loss_fn=create_loss(config), metrics=accuracy_metrics(config.class_num))
-    logger.info("evaluating %s on %s%s", config.checkpoint_path, dataset_folder(config, do_train=False),
-                describe_views(config.eval_flip, config.eval_shift))
+    logger.info("evaluating %s on %s%s", config.checkpoint_path, dataset_folder(config, do_train=False), views)
     res = model.eval(dataset, dataset_sink_mode=False)
     return {"top_5_accuracy": float(res["top_5_accuracy"]), "top_1_accuracy": float(res["top_1_accuracy"])}
