@@ -54,7 +54,7 @@ class ViewAveraged(nn.Cell):
     def description(self):
         """The log's words for the views averaged."""
         if not self.shift:
-            return "logits averaged with the mirrored image"
+            return "logits averaged with the mirrored image" if self.flip else "one view"
         pixels = "1 pixel" if self.shift == 1 else f"{self.shift} pixels"
         mirror = ", each with its mirror" if self.flip else ""
         return f"logits averaged over {self.view_count} views: the image and 4 shifts of {pixels}{mirror}"

@@ -57,6 +57,7 @@ def test_one_view_is_the_plain_network(net):
 
 def test_view_description_counts_the_views(net):
     assert ViewAveraged(net, flip=True).description() == "logits averaged with the mirrored image"
+    assert ViewAveraged(net).description() == "one view"
     five, ten = ViewAveraged(net, shift=1).description(), ViewAveraged(net, flip=True, shift=3).description()
     assert "5 views" in five and "shifts of 1 pixel" in five and five.endswith("1 pixel")
     assert "10 views" in ten and "shifts of 3 pixels, each with its mirror" in ten
