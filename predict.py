@@ -10,7 +10,6 @@ from src.predictor import predict
 
 
 def main(config):
-    config.device_target = "CPU"
     init_context(config)
     for path, top in predict(config.model_path, config.image_path, config):
         print(path)

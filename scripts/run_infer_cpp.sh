@@ -6,7 +6,7 @@
 # imagenet2012, as the official script). Steps, each logged in the current folder:
 #   export (checkpoint -> ONNX, batch 1)   export.log
 #   convert (CPU: ONNX -> Lite MINDIR)     convert.log
-#   build the harness                      build.log
+#   build the harness                      build.log        (into ascend310_infer/out/, or HARNESS_OUT=DIR)
 #   preprocess (eval.py's pipeline)        preprocess.log   (CIFAR-10 / Fashion-MNIST .bin files)
 #   infer                                  infer.log, result_Files/, time_Result/
 #                                          (ImageNet: the harness decodes DATASET_PATH/validation_preprocess/
@@ -51,12 +51,14 @@ case "$MODEL" in
     *.onnx|*.mindir|*.air) ;;
     *) die "MODEL_PATH must be a .mindir, .onnx or .ckpt file: $MODEL" ;;
 esac
+HARNESS_OUT="$(get_real_path "${HARNESS_OUT:-$REPO_ROOT/ascend310_infer/out}")"
+export HARNESS_OUT
 step build build.log bash "$REPO_ROOT/ascend310_infer/build.sh"
-MS_PATH="$(cat "$REPO_ROOT/ascend310_infer/out/mindspore_path.txt")"
+MS_PATH="$(cat "$HARNESS_OUT/mindspore_path.txt")"
 export LD_LIBRARY_PATH="$MS_PATH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if [ "${MODEL##*.}" = "onnx" ]; then
-    [ -x "$REPO_ROOT/ascend310_infer/out/convert_onnx" ] || die "this MindSpore build has no ONNX converter: pass a MINDIR"
-    step convert convert.log "$REPO_ROOT/ascend310_infer/out/convert_onnx" "$MODEL" "$WORK/mobilenetv1_lite"
+    [ -x "$HARNESS_OUT/convert_onnx" ] || die "this MindSpore build has no ONNX converter: pass a MINDIR"
+    step convert convert.log "$HARNESS_OUT/convert_onnx" "$MODEL" "$WORK/mobilenetv1_lite"
     MODEL="$WORK/mobilenetv1_lite.mindir"
 fi
 rm -rf "$WORK/preprocess_Result" "$WORK/result_Files" "$WORK/time_Result" "$WORK/labels.json"
@@ -71,7 +73,7 @@ else
     INPUTS=(--input0_path "$WORK/preprocess_Result/00_data")
     LABELS="$WORK/preprocess_Result/labels.json"
 fi
-step infer infer.log "$REPO_ROOT/ascend310_infer/out/main" --mindir_path "$MODEL" "${INPUTS[@]}" \
+step infer infer.log "$HARNESS_OUT/main" --mindir_path "$MODEL" "${INPUTS[@]}" \
     --device_type "$DEVICE_TYPE" --device_id "$DEVICE_ID" \
     --result_dir "$WORK/result_Files" --time_file "$WORK/time_Result/test_perform_static.txt"
 step postprocess acc.log python "$REPO_ROOT/postprocess.py" --result_dir "$WORK/result_Files" --label_dir "$LABELS"

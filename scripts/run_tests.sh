@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (Python environment, pinned requirements, the Fashion-MNIST data package) and run the tests.
+# Set up (Python environment, pinned requirements, the Fashion-MNIST data package, what the C++
+# harness builds against) and run the tests.
 # Usage: bash scripts/run_tests.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,4 +8,6 @@ cd "$(dirname "$0")/.."
 EXTRA_REQUIREMENTS=requirements-test.txt source scripts/lib/env_setup.sh
 # shellcheck disable=SC1091
 source scripts/lib/fashion_mnist_env.sh
+# shellcheck disable=SC1091
+source scripts/lib/cpp_infer_env.sh
 python -m pytest tests "$@"

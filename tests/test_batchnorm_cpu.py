@@ -50,8 +50,9 @@ def test_kernel_matches_batchnorm2d_and_activation(shape, activation):
     np.testing.assert_allclose(fast(x).asnumpy(), ref(x).asnumpy(), atol=1e-5)  # inference: moving statistics
 
 
-def test_networks_share_parameters_gradients_and_statistics():
-    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": 1}
+@pytest.mark.parametrize("padding", ["same", "symmetric"])
+def test_networks_share_parameters_gradients_and_statistics(padding):
+    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": 1, "conv_padding": padding}
     ms.set_seed(1)
     cpp = mobilenet_v1(depthwise_impl="cpp", batchnorm_impl="cpp", **kwargs)
     official = mobilenet_v1(**kwargs)

@@ -1,13 +1,16 @@
-"""ProgressMonitor output: a live line on a terminal, parseable lines otherwise, metrics records."""
+"""ProgressMonitor output (a live line on a terminal, parseable lines otherwise, metrics records) and
+CheckpointSaver's pruning."""
 import io
 import json
 from types import SimpleNamespace
 
+import mindspore as ms
 import numpy as np
 import pytest
-from mindspore import Tensor
+from mindspore import Tensor, nn
 
-from src.callbacks import ProgressMonitor, TrainingRecord
+from src.callbacks import CheckpointSaver, ProgressMonitor, TrainingRecord
+from src.checkpoint import list_epoch_checkpoints
 
 
 class FakeStream(io.StringIO):
@@ -76,3 +79,22 @@ def test_non_finite_loss_stops_training(tmp_path):
                         [1.0, float("nan"), 1.0, 1.0])
     assert context.stopped and record.diverged_at[:2] == (1, 2)
     assert '"diverged"' in open(tmp_path / "m.jsonl", encoding="utf-8").read()
+
+
+@pytest.mark.parametrize("keep_max,kept_epochs", [(2, [4, 5]), (0, [1, 2, 3, 4, 5])])
+def test_checkpoint_saver_keeps_the_newest_epoch_checkpoints(tmp_path, keep_max, kept_epochs):
+    """keep_checkpoint_max k: after every save only the newest k epoch checkpoints remain (0 keeps all);
+    mobilenetv1-best.ckpt is not an epoch checkpoint and stays."""
+    folder = str(tmp_path)
+    (tmp_path / "mobilenetv1-best.ckpt").write_bytes(b"best")
+    record = TrainingRecord(steps_per_epoch=2, total_epochs=5)
+    saver = CheckpointSaver(record, folder, "mobilenetv1", save_every=1, keep_max=keep_max)
+    params = SimpleNamespace(train_network=nn.Dense(3, 2))
+    for epoch in range(1, 6):
+        params.cur_epoch_num, params.cur_step_num = epoch, 2 * epoch
+        saver.on_train_epoch_end(FakeRunContext(params))
+        assert len(list_epoch_checkpoints(folder)) == min(epoch, keep_max or epoch)
+    kept = list_epoch_checkpoints(folder)
+    assert [key for key, _ in kept] == [(epoch, 2) for epoch in kept_epochs]
+    assert [int(ms.load_checkpoint(path)["epoch_num"].asnumpy()) for _, path in kept] == kept_epochs
+    assert (tmp_path / "mobilenetv1-best.ckpt").read_bytes() == b"best"

@@ -87,7 +87,12 @@ def test_explicit_config_path_wins(tmp_path):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--no_such_key", "1"], "unrecognized arguments: --no_such_key"),
+    (["--no_such_key", "1"], "--no_such_key: unknown flag; see --help for the known flags"),
+    (["--dateset", "imagenet2012"], "--dateset: unknown flag; did you mean --dataset?"),
+    (["--lr_max=0.1", "--epochsize", "3"], "--epochsize: unknown flag; did you mean --epoch_size?"),
+    (["--batch_size", "8", "extra"], "unexpected argument 'extra'"),
+    (["--checkpoint", "x"], "--checkpoint: unknown flag; did you mean --checkpoint_url, --save_checkpoint or "
+                            "--checkpoint_path?"),
     (["--batch_size", "3.5"], "argument --batch_size: expected an integer"),
     (["--lr_max", "fast"], "argument --lr_max: expected a number"),
     (["--save_checkpoint", "maybe"], "argument --save_checkpoint: expected a boolean"),

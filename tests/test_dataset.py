@@ -2,6 +2,7 @@
 import os
 import shutil
 
+import mindspore.dataset as ds
 import numpy as np
 import pytest
 
@@ -87,8 +88,19 @@ def test_unreadable_image_fails_loudly(tmp_path, imagenet_root, monkeypatch):
 
 
 def test_workers_clamped_to_cpu_count():
-    assert clamp_workers(64) == os.cpu_count()
+    cpus = os.cpu_count()
+    assert clamp_workers(64) == min(64, cpus)
+    assert clamp_workers(cpus + 1) == cpus and clamp_workers(1) == 1
     assert clamp_workers(0) == 1
+
+
+@pytest.fixture
+def seeded():
+    """Random augmentations drawn from a fixed seed (the previous seed restored), so the draw cannot vary."""
+    previous = ds.config.get_seed()
+    ds.config.set_seed(1)
+    yield
+    ds.config.set_seed(previous)
 
 
 def _record_ids(dataset):
@@ -111,7 +123,7 @@ def test_training_shards_are_disjoint_halves(tmp_path):
     assert set(shards[0]).isdisjoint(shards[1]) and set(shards[0]) | set(shards[1]) == set(range(10000))
 
 
-def test_crop_padding_sets_the_random_shift(cifar_dirs):
+def test_crop_padding_sets_the_random_shift(cifar_dirs, seeded):
     """crop_padding 0 leaves only the flip: every training image is the stored one or its mirror."""
     raw = np.fromfile(os.path.join(cifar_dirs[0], "data_batch_1.bin"), np.uint8).reshape(-1, 3073)
     stored = {tuple(r[1:].reshape(3, 32, 32)[0, 5]) for r in raw}  # row 5 of every image (training shuffles)
@@ -125,7 +137,7 @@ def test_crop_padding_sets_the_random_shift(cifar_dirs):
     assert not all(tuple(p) in stored for p in moved)
 
 
-def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs):
+def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs, seeded):
     """cutout_length 8: at most one 8x8 square per image (MindSpore's CutOut clips it at the border, or
     places it outside, as in the paper) holds exactly the mean (0 after normalisation) in all channels;
     no stored pixel normalises to exactly 0, and evaluation images are left whole."""

@@ -3,6 +3,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -17,14 +18,39 @@ from tests.conftest import ROOT, TINY_MODEL, run_entry_point
 
 SMALL = TINY_MODEL
 RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\}")
-HARNESS_OUT = os.path.join(ROOT, "ascend310_infer", "out")
-HARNESS = os.path.join(HARNESS_OUT, "main")
+CPP_INFER_ENV = os.path.join(ROOT, "scripts", "lib", "cpp_infer_env.sh")
 
 
-def harness_env():
-    """The environment the built harness runs in: its MindSpore runtime on LD_LIBRARY_PATH."""
-    with open(os.path.join(HARNESS_OUT, "mindspore_path.txt"), encoding="utf-8") as f:
-        return dict(os.environ, LD_LIBRARY_PATH=f.read().strip() + "/lib")
+@pytest.fixture(scope="module")
+def build_env(tmp_path_factory):
+    """The environment run_infer_cpp.sh runs in: it builds the harness in a temporary HARNESS_OUT, not in the
+    repository, with this Python first on PATH. The Lite runtime and libjpeg come from cpp_infer_env.sh,
+    which run_tests.sh sources before pytest; under pytest alone it prepares them here, once (the runtime
+    into the user's cache)."""
+    env = dict(os.environ, HARNESS_OUT=str(tmp_path_factory.mktemp("harness")),
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    setup = subprocess.run(["bash", "-c", 'source "$0" >&2 && printf %s "${MS_LITE_HOME:-}"', CPP_INFER_ENV],
+                           env=env, capture_output=True, text=True, timeout=900)
+    assert setup.returncode == 0, f"{CPP_INFER_ENV} failed:\n{setup.stderr}"
+    if setup.stdout:
+        env["MS_LITE_HOME"] = setup.stdout
+    return env
+
+
+def harness(build_env):
+    """The built harness, and the environment it runs in: its MindSpore runtime on LD_LIBRARY_PATH."""
+    out = build_env["HARNESS_OUT"]
+    with open(os.path.join(out, "mindspore_path.txt"), encoding="utf-8") as f:
+        return os.path.join(out, "main"), dict(os.environ, LD_LIBRARY_PATH=f.read().strip() + "/lib")
+
+
+def run_infer_cpp(args, work, env):
+    """scripts/run_infer_cpp.sh run in ``work``, which must succeed and build the harness in HARNESS_OUT."""
+    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_infer_cpp.sh"), *args], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"built {env['HARNESS_OUT']}/main" in (work / "build.log").read_text()
+    return proc
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +59,10 @@ def checkpoint(trained):
 
 
 @pytest.fixture(scope="module")
-def cpp_run(tmp_path_factory, checkpoint, cifar_dirs):
+def cpp_run(tmp_path_factory, build_env, checkpoint, cifar_dirs):
     work = tmp_path_factory.mktemp("infer_cpp")
-    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_infer_cpp.sh"), checkpoint, cifar_dirs[1],
-                           "CPU", "--dataset", "cifar10", "--num_samples", "60", *SMALL[2:]],
-                          cwd=work, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_infer_cpp([checkpoint, cifar_dirs[1], "CPU", "--dataset", "cifar10", "--num_samples", "60",
+                          *SMALL[2:]], work, build_env)
     return work, proc
 
 
@@ -78,7 +102,7 @@ def write_varied_jpegs(root):
 
 
 @pytest.fixture(scope="module")
-def imagenet_cpp_run(tmp_path_factory):
+def imagenet_cpp_run(tmp_path_factory, build_env):
     """run_infer_cpp.sh on an ImageNet-style folder of JPEGs, decoded by the harness (64x64 model)."""
     root = tmp_path_factory.mktemp("imagenet_jpeg")
     write_varied_jpegs(root / "validation_preprocess")
@@ -87,13 +111,11 @@ def imagenet_cpp_run(tmp_path_factory):
     ms.save_checkpoint(MobileNetV1(class_num=3, width_multiplier=0.25), ckpt)
     work = tmp_path_factory.mktemp("infer_cpp_imagenet")
     flags = ["--class_num", "3", "--width_multiplier", "0.25", "--image_size", "64"]
-    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_infer_cpp.sh"), ckpt, str(root), "CPU", *flags],
-                          cwd=work, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_infer_cpp([ckpt, str(root), "CPU", *flags], work, build_env)
     return root, ckpt, flags, work, proc
 
 
-def test_cpp_harness_decodes_jpeg_folders_as_eval_py(imagenet_cpp_run):
+def test_cpp_harness_decodes_jpeg_folders_as_eval_py(imagenet_cpp_run, build_env):
     root, ckpt, flags, work, proc = imagenet_cpp_run
     assert not (work / "preprocess_Result").exists()  # no Python preprocessing on this path
     assert "JPEG decode and preprocessing average time" in proc.stdout
@@ -109,11 +131,12 @@ def test_cpp_harness_decodes_jpeg_folders_as_eval_py(imagenet_cpp_run):
     pre = run_entry_point("preprocess.py", "--dataset", "imagenet2012", "--device_target", "CPU", "--dataset_path",
                           root, "--result_path", work / "python_inputs", *flags)
     assert pre.returncode == 0, pre.stderr[-2000:]
-    dump = subprocess.run([HARNESS, "--mindir_path",
+    main, env = harness(build_env)
+    dump = subprocess.run([main, "--mindir_path",
                            str(work / "mobilenetv1_lite.mindir"), "--image_path", str(root / "validation_preprocess"),
                            "--resize", "73", "--input_dump_dir", str(work / "cpp_inputs"), "--result_dir",
                            str(work / "dump_results"), "--label_file", str(work / "dump_labels.json")],
-                          env=harness_env(), capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=300)
     assert dump.returncode == 0, dump.stderr
     labels = json.loads((work / "labels.json").read_text())
     assert labels == json.loads((work / "python_inputs" / "labels.json").read_text())
@@ -125,9 +148,9 @@ def test_cpp_harness_decodes_jpeg_folders_as_eval_py(imagenet_cpp_run):
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)  # same pixels; float rounding only
 
 
-def test_cpp_harness_rejects_bad_jpeg_folders(imagenet_cpp_run, tmp_path):
+def test_cpp_harness_rejects_bad_jpeg_folders(imagenet_cpp_run, build_env, tmp_path):
     _, _, _, work, _ = imagenet_cpp_run
-    env = harness_env()
+    main, env = harness(build_env)
     (tmp_path / "empty").mkdir()
     (tmp_path / "png" / "cls").mkdir(parents=True)
     Image.new("RGB", (80, 80)).save(tmp_path / "png" / "cls" / "a.png")
@@ -139,15 +162,15 @@ def test_cpp_harness_rejects_bad_jpeg_folders(imagenet_cpp_run, tmp_path):
     cases = [("empty", "has no class folders"), ("png", "a.png is not a JPEG file"), ("cut", "cannot decode"),
              ("nowhere", "image folder not found")]
     for folder, message in cases:
-        proc = subprocess.run([HARNESS, "--mindir_path", model, "--image_path", str(tmp_path / folder),
+        proc = subprocess.run([main, "--mindir_path", model, "--image_path", str(tmp_path / folder),
                                "--result_dir", str(tmp_path / "r")], env=env, capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 1 and message in proc.stderr, (folder, proc.stderr)
 
 
-def test_cpp_harness_rejects_bad_inputs(cpp_run):
+def test_cpp_harness_rejects_bad_inputs(cpp_run, build_env):
     work, _ = cpp_run
-    env = harness_env()
+    main, env = harness(build_env)
     bad_dir = work / "bad_inputs"
     bad_dir.mkdir()
     (bad_dir / "img.bin").write_bytes(np.zeros(10, np.float32).tobytes())
@@ -160,7 +183,7 @@ def test_cpp_harness_rejects_bad_inputs(cpp_run):
         (["--input0_path", str(bad_dir)], "--mindir_path is required"),
     ]
     for args, message in cases:
-        proc = subprocess.run([HARNESS, *args], env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([main, *args], env=env, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and message in proc.stderr, (args, proc.stderr)
 
 

@@ -1,14 +1,17 @@
 """Data-parallel training on CPU through scripts/run_distribute_train_cpu.sh (msrun, 2 workers on 127.0.0.1)."""
 import json
 import os
+import signal
 import socket
 import subprocess
-import sys
+import time
 
 import numpy as np
+import pytest
 import mindspore as ms
 
 from tests.conftest import ROOT, run_entry_point
+from tests.test_scripts import script_env
 
 FLAGS = ["--width_multiplier", "0.25", "--image_size", "32", "--num_samples", "128", "--batch_size", "16",
          "--epoch_size", "2", "--log_interval", "1", "--lr_max", "0.05", "--warmup_epochs", "0"]
@@ -18,6 +21,49 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _text(path):
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _port_taken(run_dir):
+    """msrun's scheduler found its port taken (the workers would wait out the 300 s cluster time-out)."""
+    return "Address already in use" in _text(run_dir / "msrun_log" / "scheduler.log")
+
+
+def _stop(proc):
+    """Ctrl-C to the script's process group: msrun passes it on to its workers (each in a session of its own)."""
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=120)
+
+
+def run_distributed(tmp_path, cifar_dirs, attempts=3):
+    """scripts/run_distribute_train_cpu.sh with 2 workers on a free port -> (its run folder, exit code).
+
+    The port is free when chosen but another process can take it before the scheduler binds it: then
+    msrun is stopped (with Ctrl-C, which it forwards to its workers) and the run repeated on a new port.
+    """
+    for attempt in range(attempts):
+        cwd = tmp_path / f"attempt_{attempt}"
+        cwd.mkdir()
+        run_dir = cwd / "train_parallel"
+        proc = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "cifar10",
+                                 cifar_dirs[0], "2", *FLAGS], cwd=cwd, stdout=subprocess.DEVNULL,
+                                env=script_env(FOREGROUND="1", MASTER_PORT=str(free_port())),
+                                start_new_session=True)
+        deadline = time.monotonic() + 600
+        while proc.poll() is None:
+            # msrun handles Ctrl-C once it waits for its workers
+            if _port_taken(run_dir) and "Waiting all processes to exit" in _text(run_dir / "log.txt"):
+                _stop(proc)
+            elif time.monotonic() > deadline:
+                _stop(proc)
+                pytest.fail("the distributed run took more than 10 min")
+            time.sleep(1)
+        if not _port_taken(run_dir):
+            return run_dir, proc.returncode
+    pytest.fail(f"msrun found its port taken in {attempts} attempts")
 
 
 def losses(folder):
@@ -30,14 +76,9 @@ def network_params(path):
 
 
 def test_two_workers_share_the_data_and_end_identical(tmp_path, cifar_dirs):
-    env = dict(os.environ, FOREGROUND="1", MASTER_PORT=str(free_port()),
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "cifar10",
-                           cifar_dirs[0], "2", *FLAGS], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=600)
-    run_dir = tmp_path / "train_parallel"
-    logs = {rank: (run_dir / "msrun_log" / f"worker_{rank}.log").read_text() for rank in (0, 1)}
-    assert proc.returncode == 0, proc.stdout + "\n".join(v[-2000:] for v in logs.values())
+    run_dir, returncode = run_distributed(tmp_path, cifar_dirs)
+    logs = {rank: _text(run_dir / "msrun_log" / f"worker_{rank}.log") for rank in (0, 1)}
+    assert returncode == 0, _text(run_dir / "log.txt")[-2000:] + "\n".join(v[-2000:] for v in logs.values())
     for rank in (0, 1):
         assert f"[rank {rank}]" in logs[rank]
         assert f"rank {rank} reads shard {rank} of 2 of the training set (128 images per epoch)" in logs[rank]

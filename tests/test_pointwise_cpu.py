@@ -26,6 +26,8 @@ def test_kernel_matches_mindspore_conv2d_forward_and_backward(n, ci, co, h, w):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_networks_share_parameters_and_outputs():
-    cpp = assert_networks_match("pointwise_impl", class_num=10, width_multiplier=0.25, stem_stride=1)
+@pytest.mark.parametrize("padding", ["same", "symmetric"])
+def test_networks_share_parameters_and_outputs(padding):
+    cpp = assert_networks_match("pointwise_impl", class_num=10, width_multiplier=0.25, stem_stride=1,
+                                conv_padding=padding)
     assert sum(isinstance(cell, PointwiseConvCPU) for _, cell in cpp.cells_and_names()) == 13

@@ -1,10 +1,18 @@
-"""The launch scripts themselves: argument count, paths and dataset names are checked up front."""
+"""The launch scripts themselves: argument count, paths and dataset names are checked up front; the
+CPU launchers run in the background with their logs where the README says; the quick start passes
+the README's recipes."""
+import json
 import os
+import re
 import subprocess
+import sys
+import time
 
 import pytest
 
-from tests.conftest import ROOT
+from src.model_utils.config import get_config
+from tests.conftest import ROOT, TINY_MODEL
+from tests.data_factory import write_image_folder
 
 SCRIPTS = {
     # script: (arguments that are all valid except for the checked one, index of DATASET_PATH)
@@ -19,9 +27,15 @@ SCRIPTS = {
 }
 
 
-def run_script(name, args, cwd):
+def script_env(**variables):
+    """The environment of a user whose virtualenv is active: the scripts' `python` and `msrun` are this one's."""
+    return dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+                **variables)
+
+
+def run_script(name, args, cwd, env=None, timeout=60):
     return subprocess.run(["bash", os.path.join(ROOT, "scripts", name), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture
@@ -112,3 +126,160 @@ def test_env_setup_ignores_the_callers_arguments(tmp_path):
     proc = subprocess.run(["bash", "-c", f"EXTRA_REQUIREMENTS={ROOT}/requirements-test.txt; {script}"],
                           capture_output=True, text=True, timeout=60)
     assert f"-r {ROOT}/requirements-test.txt" in (venv / "bin" / "calls").read_text()
+
+
+def _running(pid):
+    """Whether ``pid`` still runs (a zombie waiting for init to reap it has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def run_in_background(name, args, cwd):
+    """Start a launcher as a user does; it must return while its job runs on. (log path, log text) at the end."""
+    proc = run_script(name, args, cwd, env=script_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    started = re.search(r"started in the background \(pid (\d+)\), log: (\S+)", proc.stdout)
+    assert started, proc.stdout
+    pid, log = int(started[1]), started[2]
+    assert _running(pid)
+    deadline = time.monotonic() + 600
+    while _running(pid):
+        assert time.monotonic() < deadline, f"{name} still running after 10 min"
+        time.sleep(0.5)
+    with open(log, encoding="utf-8") as f:
+        return log, f.read()
+
+
+def test_run_train_cpu_runs_in_the_background_with_extra_flags(tmp_path, cifar_dirs):
+    """Flags after the positional arguments reach train.py (96 images, width 0.25, 32x32, 1 epoch); the log is
+    train/log.txt and the checkpoints go to train/."""
+    log, text = run_in_background("run_train_cpu.sh", ["cifar10", cifar_dirs[0], *TINY_MODEL, "--epoch_size", "1",
+                                                       "--num_samples", "96"], tmp_path)
+    assert log == str(tmp_path / "train" / "log.txt")
+    assert "training epochs 1-1 of 3 steps, batch 32, image 32, width 0.25" in text, text[-3000:]
+    assert "epoch: 1 step: 3/3, loss is" in text and text.rstrip().endswith("checkpoints: ./")
+    assert (tmp_path / "train" / "mobilenetv1-1_3.ckpt").is_file()
+
+
+def test_run_eval_cpu_runs_in_the_background_with_extra_flags(tmp_path, cifar_dirs, trained):
+    """The width flag reaches eval.py (the width-0.25 checkpoint would not load otherwise); the log is
+    eval/log_eval_cpu.txt and ends with the result line."""
+    ckpt = str(trained[0] / "mobilenetv1-2_3.ckpt")
+    log, text = run_in_background("run_eval_cpu.sh", ["cifar10", cifar_dirs[1], ckpt, *TINY_MODEL, "--num_samples",
+                                                      "64"], tmp_path)
+    assert log == str(tmp_path / "eval" / "log_eval_cpu.txt")
+    last = text.rstrip().splitlines()[-1]
+    assert re.fullmatch(r"result: \{'top_5_accuracy': [\d.]+, 'top_1_accuracy': [\d.]+\} ckpt=" + re.escape(ckpt),
+                        last), text[-3000:]
+
+
+def test_run_train_cpu_gives_imagenet_the_cpu_batch_and_lr(tmp_path):
+    """ImageNet on CPU: batch 32 and LR 0.1 (the Ascend YAML says 256 / 0.8); the YAML's linear schedule
+    without warm-up starts at lr_max. 33 images: one batch of 32."""
+    root = tmp_path / "ImageNet_Original"
+    write_image_folder(str(root / "train"), per_class=11, size=(40, 32), seed=5)
+    proc = run_script("run_train_cpu.sh", ["imagenet2012", str(root), *TINY_MODEL, "--epoch_size", "1",
+                                           "--log_interval", "1"], tmp_path, env=script_env(FOREGROUND="1"),
+                      timeout=600)
+    text = (tmp_path / "train" / "log.txt").read_text()
+    assert proc.returncode == 0, text[-3000:]
+    assert "training epochs 1-1 of 1 steps, batch 32, image 32" in text
+    with open(tmp_path / "train" / "metrics.jsonl", encoding="utf-8") as f:
+        (step,) = [r for r in map(json.loads, f) if r["type"] == "step"]
+    assert step["lr"] == pytest.approx(0.1)
+
+
+FAKE_PYTHON = """#!{python}
+\"\"\"Stands in for python: records each command line; train.py leaves a checkpoint, eval.py and export.py
+print the lines run_quickstart.sh reads.\"\"\"
+import json, os, sys
+args = sys.argv[1:]
+with open(os.path.join(os.path.dirname(__file__), "calls"), "a", encoding="utf-8") as f:
+    f.write(json.dumps(args) + "\\n")
+script = os.path.basename(args[0])
+if script == "train.py":
+    open(os.path.join(args[args.index("--save_checkpoint_path") + 1], "mobilenetv1-1_1.ckpt"), "w").close()
+elif script == "eval.py":
+    print("result: {{}}")
+elif script == "export.py":
+    print("exported: model")
+"""
+
+
+def quickstart_commands(tmp_path, *args):
+    """{script: [config of each run]} of the train.py / eval.py / export.py runs run_quickstart.sh makes,
+    with a stand-in python (nothing is trained) and four empty IDX files."""
+    venv, idx = tmp_path / "venv", tmp_path / "idx"
+    (venv / "bin").mkdir(parents=True)
+    idx.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (idx / name).touch()
+    python = venv / "bin" / "python"
+    python.write_text(FAKE_PYTHON.format(python=sys.executable))
+    python.chmod(0o755)
+    env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=f"{venv}/bin:{os.environ['PATH']}", FASHION_MNIST_DIR=str(idx))
+    proc = run_script("run_quickstart.sh", [*args, str(tmp_path / "out")], tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    commands = {}
+    for line in (venv / "bin" / "calls").read_text().splitlines():
+        argv = json.loads(line)
+        if argv[0].endswith(".py"):
+            commands.setdefault(argv[0], []).append(get_config(argv[1:]))
+    return commands
+
+
+# phrases of README's recipe column -> the config values they state
+RECIPE_PHRASES = [
+    (r"width ([\d.]+)", lambda w: {"width_multiplier": float(w)}),
+    (r"stem stride (\d+)", lambda s: {"stem_stride": int(s)}),
+    (r"batch (\d+)", lambda b: {"batch_size": int(b)}),
+    (r"LR ([\d.]+) → ([\d.]+) \(warm-up ([\d.]+) epochs?\) → ([\d.]+)",
+     lambda first, peak, warmup, end: {"lr_init": float(first), "lr_max": float(peak),
+                                       "warmup_epochs": float(warmup), "lr_end": float(end)}),
+    (r"\(cosine\)", lambda: {"lr_decay_mode": "cosine_warmup"}),
+    (r"no augmentation", lambda: {"train_augment": "none"}),
+    (r"random crop after (\d+)-pixel padding \+ flip",
+     lambda padding: {"train_augment": "crop_flip", "crop_padding": int(padding)}),
+    (r"label smoothing ([\d.]+)", lambda eps: {"use_label_smooth": True, "label_smooth_factor": float(eps)}),
+    (r"weight decay ([\d.e-]+)", lambda wd: {"weight_decay": float(wd)}),
+    (r"validation every (\d+) epochs", lambda n: {"eval_interval": int(n)}),
+]
+
+
+def readme_recipe(run):
+    """The row of README's Fashion-MNIST table for ``run`` (quick, full): (training values it states, the
+    command-line flags it quotes). The full row is "the same with" changes to the quick one."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        row = next(line for line in f if line.startswith(f"| {run} | `bash scripts/run_quickstart.sh"))
+    _, _, recipe, epochs, *_ = [cell.strip() for cell in row.strip().strip("|").split("|")]
+    values, _ = readme_recipe("quick") if run == "full" else ({}, [])
+    values = {**values, "epoch_size": int(epochs)}
+    for pattern, stated in RECIPE_PHRASES:
+        match = re.search(pattern, recipe)
+        if match:
+            values.update(stated(*match.groups()))
+    return values, re.findall(r"`(--[^`]+)`", recipe)
+
+
+@pytest.mark.parametrize("run,args", [("quick", []), ("full", ["--full"])])
+def test_quickstart_passes_the_readme_recipe(tmp_path, run, args):
+    """What run_quickstart.sh [--full] hands train.py, eval.py and export.py is the recipe README's table states."""
+    values, flags = readme_recipe(run)
+    assert {"width_multiplier", "batch_size", "lr_max", "epoch_size"} <= set(values), values  # the row was read
+    commands = quickstart_commands(tmp_path, *args)
+    (train,), (evaluation,) = commands["train.py"], commands["eval.py"]
+    assert {key: getattr(train, key) for key in values} == values
+    # the network is the trained one in the evaluation and in both exports (MINDIR, ONNX)
+    for config in [evaluation, *commands["export.py"]]:
+        assert (config.width_multiplier, config.stem_stride) == (train.width_multiplier, train.stem_stride)
+    assert len(commands["export.py"]) == 2
+    if train.eval_interval:
+        assert train.eval_dataset_path == evaluation.dataset_path  # validation on the test set
+    for quoted in flags:  # the flags the README quotes, e.g. --eval_flip True --eval_shift 1
+        key_values = dict(zip(quoted.split()[::2], quoted.split()[1::2]))
+        assert any(all(str(getattr(config, key[2:])) == value for key, value in key_values.items())
+                   for config in (train, evaluation)), quoted

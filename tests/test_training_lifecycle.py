@@ -1,9 +1,6 @@
 """Training a user can trust: exact resume, interruption, divergence, validation, records, bad output folders."""
 import json
 import os
-import signal
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +8,7 @@ import mindspore as ms
 
 from src.checkpoint import list_epoch_checkpoints, save_checkpoint_atomically
 from src.mobilenet_v1 import MobileNetV1
-from tests.conftest import ROOT, run_entry_point
+from tests.conftest import run_entry_point
 
 # 64 images, batch 16: 4 steps per epoch
 TINY = ["--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32", "--num_samples", "64",
@@ -69,25 +66,23 @@ def test_records_curves_and_official_lines(uninterrupted):
 
 
 def test_ctrl_c_saves_state_and_resume_auto_finishes(tmp_path, cifar_dirs, uninterrupted):
+    """Ctrl-C at global step 6 (epoch 2, step 2; sent by the child itself, so the step is exact)."""
     _, losses = uninterrupted
     folder = str(tmp_path)
-    cmd = [sys.executable, os.path.join(ROOT, "train.py"), "--dataset_path", cifar_dirs[0], *TINY,
-           "--save_checkpoint_path", folder, "--epoch_size", "3"]
-    proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in proc.stdout:
-        if line.startswith("epoch: 2 step: 2/4"):
-            proc.send_signal(signal.SIGINT)
-            break
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130, err[-3000:]
-    assert "state saved to" in err and "Traceback" not in err
+    proc = run_entry_point("tests/sigint_train.py", "6", "--dataset_path", cifar_dirs[0], *TINY,
+                           "--save_checkpoint_path", folder, "--epoch_size", "3", cwd=folder, timeout=300)
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    assert "received: stopping after this step" in proc.stderr and "state saved to" in proc.stderr
+    assert "Traceback" not in proc.stderr
     saved = [os.path.basename(p) for _, p in list_epoch_checkpoints(folder)]
-    assert saved[0] == "mobilenetv1-1_4.ckpt" and len(saved) == 2 and saved[1].startswith("mobilenetv1-2_")
+    assert saved == ["mobilenetv1-1_4.ckpt", "mobilenetv1-2_2.ckpt"]
+    state = ms.load_checkpoint(os.path.join(folder, "mobilenetv1-2_2.ckpt"))
+    assert int(state["global_step"].asnumpy()[0]) == 6 and int(state["step_num"].asnumpy()) == 2
     done = train(folder, cifar_dirs, "--epoch_size", "3", "--resume", "auto")
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "at epoch 2, step 3" in done.stderr
     assert os.path.exists(os.path.join(folder, "mobilenetv1-3_4.ckpt"))
-    resumed = step_losses(folder)
-    assert resumed[12] == losses[12]  # same data order and state as the uninterrupted run
+    assert step_losses(folder) == losses  # steps 1-6 before the stop, 7-12 after: the uninterrupted run's
 
 
 def test_validation_while_training_keeps_best_and_writes_summary(tmp_path, cifar_dirs):

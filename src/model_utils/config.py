@@ -8,6 +8,7 @@ A user YAML is checked against the default YAML of its dataset: unknown keys and
 wrongly typed values are errors, keys it lacks take the default values.
 """
 import argparse
+import difflib
 import os
 import sys
 from pprint import pformat
@@ -172,6 +173,25 @@ def _build_parser(cfg, helper, choices, config_path, description):
     return parser
 
 
+def _check_unknown_flags(parser, unknown, keys):
+    """Reject flags the config does not know, naming the closest known key for a typo."""
+    known = ["--config_path"] + ["--" + key for key in keys]
+    for arg in unknown:
+        flag = arg.split("=", 1)[0]
+        if not flag.startswith("--"):
+            parser.error(f"unexpected argument '{arg}' (every setting is a --key value pair)")
+        close = difflib.get_close_matches(flag, known, n=3, cutoff=0.75)
+        hint = "see --help for the known flags"
+        if close:
+            hint = "did you mean " + (" or ".join(close) if len(close) < 3 else f"{close[0]}, {close[1]} or {close[2]}") + "?"
+        parser.error(f"{flag}: unknown flag; {hint}")
+
+
+def flags_given(argv):
+    """The keys set on the command line (``--key value`` or ``--key=value``), as opposed to the YAML."""
+    return {arg[2:].split("=", 1)[0] for arg in argv if arg.startswith("--")}
+
+
 def get_config(argv=None, description="MobileNetV1"):
     """Parse the YAML and command line into a Config; exits with code 2 on any config error."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -182,7 +202,8 @@ def get_config(argv=None, description="MobileNetV1"):
     except ConfigError as err:
         error_parser.error(str(err))
     parser = _build_parser(cfg, helper, choices, config_path, description)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    _check_unknown_flags(parser, unknown, cfg)
     for key, allowed in choices.items():
         value = getattr(args, key, None)
         if key in cfg and value not in allowed:

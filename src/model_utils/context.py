@@ -2,10 +2,39 @@
 import logging
 
 import mindspore as ms
+from mindspore._c_expression import MSContext
 
 from src.model_utils.device_adapter import get_device_id
+from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
+DEVICE_TARGETS = ("Ascend", "GPU", "CPU")
+
+
+def available_devices():
+    """The device targets this MindSpore installation can run on.
+
+    Asks the context directly: ``ms.device_context.<device>.is_available()`` logs a warning for
+    every device it lacks."""
+    return [target for target in DEVICE_TARGETS if MSContext.get_instance().is_pkg_support_device(target)]
+
+
+def resolve_device_target(config, named_by_user):
+    """The device to run on: ``config.device_target`` when this installation has it.
+
+    A device that only the YAML names (the official YAMLs say Ascend) falls back to CPU with one
+    log line, so the official commands run anywhere; a device the user named is an error.
+    """
+    target, devices = config.device_target, available_devices()
+    if target in devices:
+        return target
+    if named_by_user:
+        raise UserInputError(f"--device_target {target}: this MindSpore installation cannot use {target}; "
+                             f"it runs on {', '.join(devices)}. Pass --device_target {devices[-1]}, "
+                             f"or install the MindSpore package for {target}")
+    logger.warning("device_target %s (from %s) is not available in this MindSpore installation: running on CPU",
+                   target, config.config_path)
+    return "CPU"
 
 
 def init_context(config, distributed=False):

@@ -2,7 +2,8 @@
 import logging
 import sys
 
-from src.model_utils.config import get_config
+from src.model_utils.config import flags_given, get_config
+from src.model_utils.context import resolve_device_target
 from src.model_utils.errors import Interrupted, UserInputError
 from src.model_utils.moxing_adapter import moxing_wrapper
 
@@ -18,10 +19,12 @@ def run_entry(main, description):
     """Parse the config (exit 2 on a config error), run ``main(config)``; bad input exits 1, Ctrl-C 130.
 
     With ``enable_modelarts`` the run is wrapped by the ModelArts data/output synchronisation.
+    The device is settled here, once, before anything reads it (see ``resolve_device_target``).
     """
     config = get_config(description=description)
     setup_logging()
     try:
+        config.device_target = resolve_device_target(config, "device_target" in flags_given(sys.argv[1:]))
         moxing_wrapper(config)(main)(config)
     except UserInputError as err:
         print(f"{'stopped' if isinstance(err, Interrupted) else 'error'}: {err}", file=sys.stderr)

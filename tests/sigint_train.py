@@ -1,0 +1,30 @@
+"""train.py interrupted by a Ctrl-C it sends itself at a set global step:
+
+    python tests/sigint_train.py STEP [train.py flags ...]
+
+The signal comes from inside the step, so where the run stops does not depend on when a parent
+process gets to read the output.
+"""
+import os
+import runpy
+import signal
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from src.callbacks import ProgressMonitor  # noqa: E402  (needs ROOT on sys.path)
+
+STOP_AT = int(sys.argv.pop(1))
+_step_end = ProgressMonitor.on_train_step_end
+
+
+def _interrupting_step_end(monitor, run_context):
+    if monitor.record.global_step(run_context.original_args()) == STOP_AT:
+        signal.raise_signal(signal.SIGINT)  # its handler has run when this returns: this step is the last
+    _step_end(monitor, run_context)
+
+
+ProgressMonitor.on_train_step_end = _interrupting_step_end
+sys.argv[0] = os.path.join(ROOT, "train.py")
+runpy.run_path(sys.argv[0], run_name="__main__")
