@@ -34,6 +34,15 @@ class TrainingRecord:
         self.diverged_at = None
         self.interrupted = False
         self.last_saved = None
+        self.val_top1 = self._recorded_validations()
+
+    def _recorded_validations(self):
+        """{epoch: top-1} of the validations already in the metrics file (a resumed run continues it)."""
+        if not self.metrics_path or not os.path.exists(self.metrics_path):
+            return {}
+        with open(self.metrics_path, encoding="utf-8") as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        return {r["epoch"]: r["top_1_accuracy"] for r in records if r.get("type") == "eval"}
 
     def global_step(self, cb_params):
         return self.start_step + cb_params.cur_step_num
@@ -153,19 +162,24 @@ class ProgressMonitor(Callback):
 class CheckpointSaver(Callback):
     """``{prefix}-{epoch}_{steps}.ckpt`` every ``save_every`` epochs and after the last, written atomically.
 
-    Keeps the newest ``keep_max`` of them. Nothing is written once the loss went non-finite.
+    Keeps ``keep_max`` of them (0 = all): with ``policy`` "latest_k" the newest, with "top_k" the
+    best by the validation top-1 of their epoch (unvalidated ones rank last), and always the newest
+    one, which ``--resume auto`` continues from. Nothing is written once the loss went non-finite.
     An interrupted run (Ctrl-C, SIGTERM) saves its state at the step it stopped,
     ``{prefix}-{epoch}_{step}.ckpt`` with step < steps per epoch, which ``--resume`` continues from.
-    A checkpoint holds the network, the optimizer state (moments, global_step) and ``epoch_num``.
+    A checkpoint holds the network, the optimizer state (moments, global_step), ``epoch_num`` and
+    what ``extra_state()`` returns (the EMA weights).
     """
 
-    def __init__(self, record, directory, prefix, save_every, keep_max):
+    def __init__(self, record, directory, prefix, save_every, keep_max, policy="latest_k", extra_state=dict):
         super().__init__()
         self.record = record
         self.directory = directory
         self.prefix = prefix
         self.save_every = max(1, save_every)
         self.keep_max = keep_max
+        self.policy = policy
+        self.extra_state = extra_state
 
     def path_for(self, epoch, step):
         return os.path.join(self.directory, f"{self.prefix}-{epoch}_{step}.ckpt")
@@ -173,15 +187,20 @@ class CheckpointSaver(Callback):
     def save(self, cb_params, epoch, step):
         """Write the current training state as ``{prefix}-{epoch}_{step}.ckpt``."""
         path = self.path_for(epoch, step)
-        save_checkpoint_atomically(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step})
+        save_checkpoint_atomically(cb_params.train_network, path,
+                                   {"epoch_num": epoch, "step_num": step, **self.extra_state()})
         self.record.last_saved = path
         self._prune()
         return path
 
     def _prune(self):
+        """Delete the epoch checkpoints the policy does not keep; the newest always stays."""
         if self.keep_max <= 0:
             return
-        for _, path in list_epoch_checkpoints(self.directory, self.prefix)[:-self.keep_max]:
+        *older, _newest = list_epoch_checkpoints(self.directory, self.prefix)
+        if self.policy == "top_k":  # worst first; unvalidated epochs rank below validated ones
+            older.sort(key=lambda item: (self.record.val_top1.get(item[0][0], -1.0), item[0]))
+        for _, path in older[:max(0, len(older) - (self.keep_max - 1))]:
             os.remove(path)
 
     def on_train_epoch_end(self, run_context):
@@ -197,17 +216,33 @@ class CheckpointSaver(Callback):
 
 
 class EvalMonitor(Callback):
-    """Top-1/top-5 on the evaluation set every ``interval`` epochs; keeps ``{prefix}-best.ckpt``."""
+    """Top-1/top-5 on the evaluation set every ``interval`` epochs; keeps ``{prefix}-best.ckpt``.
 
-    def __init__(self, record, model, eval_dataset, interval, directory, prefix, summary=None):
+    With an ``ema`` the EMA weights are the ones validated (and the best checkpoint is chosen by them).
+    Runs before the CheckpointSaver, which ranks checkpoints by these scores (``record.val_top1``).
+    """
+
+    def __init__(self, record, model, eval_dataset, interval, directory, prefix, summary=None, ema=None,
+                 extra_state=dict):
         super().__init__()
         self.record = record
         self.model = model
         self.eval_dataset = eval_dataset
         self.interval = interval
         self.best_path = os.path.join(directory, f"{prefix}-best.ckpt")
-        self.best = -1.0
+        self.best = max(record.val_top1.values(), default=-1.0)
         self.summary = summary
+        self.ema = ema
+        self.extra_state = extra_state
+
+    def _evaluate(self):
+        if self.ema is None:
+            return self.model.eval(self.eval_dataset, dataset_sink_mode=False)
+        self.ema.swap()
+        try:
+            return self.model.eval(self.eval_dataset, dataset_sink_mode=False)
+        finally:
+            self.ema.swap()
 
     def on_train_epoch_end(self, run_context):
         cb_params = run_context.original_args()
@@ -215,14 +250,17 @@ class EvalMonitor(Callback):
             return
         epoch = cb_params.cur_epoch_num
         start = time.time()
-        res = self.model.eval(self.eval_dataset, dataset_sink_mode=False)
+        res = self._evaluate()
         top1, top5 = float(res["top_1_accuracy"]), float(res["top_5_accuracy"])
+        self.record.val_top1[epoch] = top1
         improved = top1 > self.best
         if improved:
             self.best = top1
             save_checkpoint_atomically(cb_params.train_network, self.best_path,
-                                       {"epoch_num": epoch, "step_num": self.record.steps_per_epoch})
-        logger.info("epoch %d validation: top-1 %.4f, top-5 %.4f (%.1f s)%s", epoch, top1, top5,
+                                       {"epoch_num": epoch, "step_num": self.record.steps_per_epoch,
+                                        **self.extra_state()})
+        weights = " (EMA weights)" if self.ema is not None else ""
+        logger.info("epoch %d validation%s: top-1 %.4f, top-5 %.4f (%.1f s)%s", epoch, weights, top1, top5,
                     time.time() - start, f", best so far -> {self.best_path}" if improved else "")
         self.record.write(type="eval", epoch=epoch, global_step=self.record.global_step(cb_params),
                           top_1_accuracy=top1, top_5_accuracy=top5, best_top_1_accuracy=self.best)

@@ -3,7 +3,9 @@
 Three policies: ``load_pretrained`` (fine-tuning: weights only, a classifier for another class
 count is left freshly initialised), ``load_for_inference`` (evaluation/export: every network
 parameter must come from the file, with matching shapes) and ``restore_training_state``
-(resume: network and optimizer state). Checkpoints are written atomically.
+(resume: network and optimizer state). The first two take a run's EMA weights when the file
+holds them (``ema.<name>``, see src/ema.py); resume takes the raw ones. Checkpoints are written
+atomically.
 """
 import logging
 import os
@@ -11,6 +13,7 @@ import re
 
 import mindspore as ms
 
+from src.ema import EMA_PREFIX
 from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,15 @@ def read_checkpoint(path):
         raise CheckpointError(f"cannot read checkpoint {path}: {err}") from err
 
 
+def inference_weights(param_dict, path):
+    """The weights to run: the EMA average (``ema.<name>``) of a checkpoint that holds one, else its weights."""
+    averaged = {name[len(EMA_PREFIX):]: value for name, value in param_dict.items() if name.startswith(EMA_PREFIX)}
+    if not averaged:
+        return param_dict
+    logger.info("%s: using its EMA weights", path)
+    return averaged
+
+
 def _network_params(net):
     return {p.name: p for p in net.get_parameters()}
 
@@ -40,7 +52,7 @@ def _shape_mismatches(net_params, param_dict):
 
 def load_pretrained(net, path):
     """Load the weights of ``path`` into ``net`` for fine-tuning; return the names left untouched."""
-    param_dict = read_checkpoint(path)
+    param_dict = inference_weights(read_checkpoint(path), path)
     net_params = _network_params(net)
     mismatches = _shape_mismatches(net_params, param_dict)
     head_only = all(name.startswith(CLASSIFIER_PREFIX) for name in mismatches)
@@ -59,9 +71,12 @@ def load_pretrained(net, path):
     return list(not_loaded)
 
 
-def load_for_inference(net, path, param_dict=None):
-    """Load every network parameter from ``path``; any missing or misshapen one is an error."""
-    param_dict = read_checkpoint(path) if param_dict is None else param_dict
+def load_for_inference(net, path):
+    """Load every network parameter (the EMA ones when present) from ``path``; a missing or misshapen one is an error."""
+    _load_network(net, path, inference_weights(read_checkpoint(path), path))
+
+
+def _load_network(net, path, param_dict):
     net_params = _network_params(net)
     mismatches = _shape_mismatches(net_params, param_dict)
     if mismatches:
@@ -122,8 +137,8 @@ def list_epoch_checkpoints(directory, prefix="mobilenetv1"):
     return sorted(found)
 
 
-def restore_training_state(path, net, optimizer):
-    """Load network and optimizer state (moments, global_step) of a training checkpoint; return global_step.
+def restore_training_state(path, net, optimizer, ema=None):
+    """Load network, optimizer state (moments, global_step) and EMA of a training checkpoint; return global_step.
 
     The learning-rate array is not restored: it is rebuilt from the config, and ``global_step``
     puts the schedule at the right position.
@@ -132,7 +147,9 @@ def restore_training_state(path, net, optimizer):
     if "global_step" not in param_dict:
         raise CheckpointError(f"checkpoint {path} holds no optimizer state (global_step): it cannot resume "
                               "training; use --pre_trained to start from its weights instead")
-    load_for_inference(net, path, param_dict)
+    _load_network(net, path, param_dict)
+    if ema is not None:
+        ema.load_state(param_dict, path)
     opt_names = {p.name for p in optimizer.get_parameters()} - {"learning_rate"}
     missing = sorted(name for name in opt_names if name not in param_dict)
     if missing:

@@ -3,15 +3,19 @@
 The augmentations are the official ones. Unlike the official pipeline, evaluation keeps
 every image (no ``drop_remainder``, no shuffle), the image size is a parameter, worker
 counts are clamped to the machine, and a wrong path or a damaged file is reported with
-its name before MindSpore starts reading.
+its name before MindSpore starts reading. Training pipelines can add the options of
+``Augmentation`` (auto-augment policies, random erasing, mixup / CutMix; see src/augment.py).
 """
 import os
+from dataclasses import dataclass, fields
+from typing import Optional, Sequence
 
 import mindspore as ms
 import mindspore.dataset as ds
 import mindspore.dataset.transforms as C2
 import mindspore.dataset.vision as C
 
+from src.augment import AUTO_AUGMENT_FORMS, MixBatch, auto_augment_factory, random_erasing
 from src.model_utils.errors import UserInputError
 
 CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32
@@ -86,14 +90,113 @@ def imagenet_folder(dataset_path):
     raise DatasetError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in the class folders of {dataset_path}")
 
 
-def _finish(data_set, do_train, batch_size, workers):
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _interval(value):
+    return isinstance(value, (list, tuple)) and len(value) == 2 and all(map(_number, value)) and value[0] <= value[1]
+
+
+_ALPHA = (lambda v: _number(v) and v >= 0, "a Beta alpha >= 0 (0 = off)")
+# config key -> (check, what it must be)
+_AUGMENTATION_RULES = {
+    "re_prob": (lambda v: _number(v) and 0 <= v <= 1, "a probability in [0, 1] (0 = off)"),
+    "re_scale": (lambda v: _interval(v) and 0 < v[0] and v[1] <= 1, "[min, max] area fractions, 0 < min <= max <= 1"),
+    "re_ratio": (lambda v: _interval(v) and 0 < v[0], "[min, max] aspect ratios, 0 < min <= max"),
+    "re_value": (_number, "a number (on the normalised image)"),
+    "re_max_attempts": (lambda v: _integer(v) and v >= 1, "a whole number >= 1"),
+    "mixup": _ALPHA,
+    "cutmix": _ALPHA,
+    "cutmix_prob": (lambda v: _number(v) and 0 <= v <= 1, "a probability in [0, 1]"),
+    "mixup_off_epoch": (lambda v: _integer(v) and v >= 0, "a 1-based epoch, or 0 for never"),
+}
+
+
+@dataclass
+class Augmentation:
+    """Training-only augmentations, named as their config keys; the defaults add nothing.
+
+    ``class_num`` and ``label_smoothing`` (eps) shape the soft labels of mixup / CutMix.
+    Checked on creation, so that a bad value stops a run before any data is read.
+    """
+
+    auto_augment: str = ""
+    re_prob: float = 0.0
+    re_scale: Sequence[float] = (0.02, 0.33)
+    re_ratio: Sequence[float] = (0.3, 3.3)
+    re_value: float = 0.0
+    re_max_attempts: int = 10
+    mixup: float = 0.0
+    cutmix: float = 0.0
+    cutmix_prob: float = 1.0
+    mixup_off_epoch: int = 0
+    class_num: Optional[int] = None
+    label_smoothing: float = 0.0
+
+    def __post_init__(self):
+        policy = self.auto_augment
+        if not isinstance(policy, str) or policy and auto_augment_factory(policy) is None:
+            raise DatasetError(f"auto_augment: unknown policy {policy!r}; use {AUTO_AUGMENT_FORMS}, or \"\" for none")
+        for key, (check, expected) in _AUGMENTATION_RULES.items():
+            if not check(getattr(self, key)):
+                raise DatasetError(f"{key} must be {expected}, got {getattr(self, key)!r}")
+        if self.mixes and not (_integer(self.class_num) and self.class_num >= 2):
+            raise DatasetError(f"mixup / cutmix need class_num (the classifier's classes) >= 2, got {self.class_num!r}")
+        if self.mixes and not (_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
+            raise DatasetError(f"label_smooth_factor must be in [0, 1), got {self.label_smoothing!r}")
+
+    @classmethod
+    def from_config(cls, config):
+        """The config's keys of the same names; eps = label_smooth_factor when use_label_smooth, else 0."""
+        keys = [f.name for f in fields(cls) if f.name != "label_smoothing"]
+        return cls(**{key: getattr(config, key) for key in keys},
+                   label_smoothing=config.label_smooth_factor if config.use_label_smooth else 0.0)
+
+    @property
+    def mixes(self):
+        return bool(self.mixup or self.cutmix)
+
+    def policy_ops(self):
+        return [auto_augment_factory(self.auto_augment)()] if self.auto_augment else []
+
+    def erasing_ops(self):
+        if not self.re_prob:
+            return []
+        return [random_erasing(self.re_prob, self.re_scale, self.re_ratio, self.re_value, self.re_max_attempts)]
+
+    def batch_map(self):
+        """The per_batch_map that makes the soft labels and mixes the batches; None without mixing."""
+        if not self.mixes:
+            return None
+        return MixBatch(self.class_num, self.label_smoothing, self.mixup, self.cutmix, self.cutmix_prob,
+                        self.mixup_off_epoch)
+
+
+def _image_ops(do_train, augmentation, uint8_ops, normalise_ops):
+    """A pipeline's image operations. Training inserts the auto-augment policy where ``uint8_ops`` leave a
+    uint8 HWC image, and random erasing after ``normalise_ops`` have made the normalised CHW one."""
+    if not do_train:
+        return uint8_ops + normalise_ops
+    return uint8_ops + augmentation.policy_ops() + normalise_ops + augmentation.erasing_ops()
+
+
+def _finish(data_set, do_train, batch_size, workers, augmentation):
+    """int32 labels and batches; mixing training batches turns the labels into float32 [batch, class_num]."""
     data_set = data_set.map(operations=C2.TypeCast(ms.int32), input_columns="label", num_parallel_workers=workers)
-    return data_set.batch(batch_size, drop_remainder=do_train)
+    mix = augmentation.batch_map() if do_train else None
+    if mix is None:
+        return data_set.batch(batch_size, drop_remainder=do_train)
+    return data_set.batch(batch_size, drop_remainder=True, per_batch_map=mix, input_columns=["image", "label"])
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
                     num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment="crop_flip",
-                    crop_padding=4, cutout_length=0):
+                    crop_padding=4, cutout_length=0, augmentation=None):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
@@ -102,9 +205,12 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     ``crop_padding`` pixels of zero padding, official 4; horizontal flip), "flip" or "none".
     ``cutout_length`` > 0 also blanks one random square of that side per training image (Cutout,
     DeVries & Taylor 2017: the centre may lie near or past the border, which clips the square),
-    after normalisation, so the square holds the data set's mean.
+    after normalisation, so the square holds the data set's mean. ``augmentation`` (Augmentation)
+    adds the other training options: the auto-augment policy after the crop and flip, random erasing
+    after Cutout, mixup / CutMix per batch.
     """
     mean, std = CIFAR_FORMAT_STATS[stats]
+    augmentation = augmentation or Augmentation()
     if crop_padding < 0:
         raise DatasetError(f"crop_padding must be 0 or more pixels, got {crop_padding}")
     if not 0 <= cutout_length <= image_size:
@@ -115,23 +221,27 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     data_set = ds.Cifar10Dataset(dataset_path, usage="all", num_samples=num_samples or None,
                                  num_parallel_workers=workers, shuffle=do_train,
                                  num_shards=num_shards, shard_id=shard_id)
-    trans = []
+    crop_flip = []
     if do_train and augment == "crop_flip":
-        trans.append(C.RandomCrop((32, 32), (crop_padding,) * 4))
+        crop_flip.append(C.RandomCrop((32, 32), (crop_padding,) * 4))
     if do_train and augment in ("crop_flip", "flip"):
-        trans.append(C.RandomHorizontalFlip(prob=0.5))
-    if image_size != 32:
-        trans.append(C.Resize((image_size, image_size)))
-    trans += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(mean, std), C.HWC2CHW()]
+        crop_flip.append(C.RandomHorizontalFlip(prob=0.5))
+    normalise = [C.Resize((image_size, image_size))] if image_size != 32 else []
+    normalise += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(mean, std), C.HWC2CHW()]
     if do_train and cutout_length:
-        trans.append(C.CutOut(cutout_length, num_patches=1, is_hwc=False))
+        normalise.append(C.CutOut(cutout_length, num_patches=1, is_hwc=False))
+    trans = _image_ops(do_train, augmentation, crop_flip, normalise)
     data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
-    return _finish(data_set, do_train, batch_size, workers)
+    return _finish(data_set, do_train, batch_size, workers, augmentation)
 
 
 def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, shard=None):
-    """ImageNet class-folder pipeline (decode, random-resized crop / resize + center crop, normalise)."""
+                    num_parallel_workers=8, num_samples=None, shard=None, augmentation=None):
+    """ImageNet class-folder pipeline (decode, random-resized crop / resize + center crop, normalise).
+
+    ``augmentation`` (Augmentation) adds the other training options, as in create_dataset1.
+    """
+    augmentation = augmentation or Augmentation()
     imagenet_folder(dataset_path)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
@@ -139,13 +249,14 @@ def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, imag
                                      num_parallel_workers=workers, shuffle=do_train,
                                      num_shards=num_shards, shard_id=shard_id)
     if do_train:
-        trans = [C.RandomCropDecodeResize(image_size, scale=(0.08, 1.0), ratio=(0.75, 1.333)),
-                 C.RandomHorizontalFlip(prob=0.5)]
+        decode = [C.RandomCropDecodeResize(image_size, scale=(0.08, 1.0), ratio=(0.75, 1.333)),
+                  C.RandomHorizontalFlip(prob=0.5)]
     else:
-        trans = [C.Decode(), C.Resize(int(image_size * 256 / 224)), C.CenterCrop(image_size)]
-    trans += [C.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD), C.HWC2CHW()]
+        decode = [C.Decode(), C.Resize(int(image_size * 256 / 224)), C.CenterCrop(image_size)]
+    normalise = [C.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD), C.HWC2CHW()]
+    trans = _image_ops(do_train, augmentation, decode, normalise)
     data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
-    return _finish(data_set, do_train, batch_size, workers)
+    return _finish(data_set, do_train, batch_size, workers, augmentation)
 
 
 def dataset_folder(config, do_train, dataset_path=None):
@@ -160,9 +271,12 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
     """The pipeline the config asks for (dataset, path, batch, image size, workers, sample cap).
 
     ``dataset_path`` replaces ``config.dataset_path`` (validation while training reads another set).
+    Training also takes the Augmentation keys; with mixup or cutmix > 0 its label column holds float32
+    soft targets [batch, class_num] (label-smoothed when use_label_smooth) instead of int32 [batch].
     """
     kwargs = {"image_size": config.image_size, "num_parallel_workers": config.num_parallel_workers,
-              "num_samples": config.num_samples}
+              "num_samples": config.num_samples,
+              "augmentation": Augmentation.from_config(config) if do_train else None}
     if config.dataset == "imagenet2012":
         create = create_dataset2
     else:

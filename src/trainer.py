@@ -17,10 +17,13 @@ from src.callbacks import CheckpointSaver, EvalMonitor, ProgressMonitor, Trainin
 from src.checkpoint import list_epoch_checkpoints, load_pretrained, restore_training_state
 from src.CrossEntropySmooth import create_loss
 from src.dataset import create_dataset_from_config
+from src.ema import EMAUpdater, WeightEMA
 from src.evaluator import accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import Interrupted, UserInputError
+from src.train_step import (accumulation_steps, build_train_step, lr_per_batch, momentum_optimizer,
+                            optimizer_step_of, optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
 
 logger = logging.getLogger(__name__)
 NO_DECAY_KEYS = ("beta", "gamma", "bias")
@@ -84,18 +87,31 @@ def resume_checkpoint(config, ckpt_dir):
 
 
 def build_model(config, net, lr):
-    """Model with Momentum (grouped weight decay), the loss, amp level and a loss scale valid on the device."""
+    """Model with Momentum (grouped weight decay, Nesterov), the loss, amp level and a loss scale valid on the device.
+
+    With ``clip_grad`` or ``gradient_accumulation_steps`` > 1 the Model trains a ``src.train_step.TrainStep``
+    (``model.train_network``); otherwise it is the standard Model (``nn.TrainOneStepCell``). ``lr`` is
+    counted in optimizer steps (``src.train_step.optimizer_steps_per_epoch``).
+    """
     amp_level = resolve_amp_level(config)
     loss_scale = 1.0 if amp_level == "O0" else float(config.loss_scale)
-    opt = nn.Momentum(optimizer_groups(net, config.weight_decay, config.no_decay_bn_bias), Tensor(lr),
-                      config.momentum, loss_scale=loss_scale)
+    opt = momentum_optimizer(optimizer_groups(net, config.weight_decay, config.no_decay_bn_bias), Tensor(lr),
+                             config.momentum, loss_scale=loss_scale, nesterov=bool(config.nesterov))
     kwargs = {"amp_level": amp_level, "metrics": accuracy_metrics(config.class_num)}
     if amp_level != "O0":
         # the only loss-scale manager every device accepts (CPU rejects overflow detection)
         kwargs["loss_scale_manager"] = ms.FixedLossScaleManager(loss_scale, drop_overflow_update=False)
         if config.device_target == "Ascend":
             kwargs["keep_batchnorm_fp32"] = False
-    return Model(net, loss_fn=create_loss(config), optimizer=opt, **kwargs), opt, amp_level
+    if not uses_train_step(config):
+        return Model(net, loss_fn=create_loss(config), optimizer=opt, **kwargs), opt, amp_level
+    # clip_grad / gradient_accumulation_steps: the same network, loss, amp and optimizer in a TrainStep
+    loss_fn = create_loss(config)
+    amp_kwargs = {key: kwargs.pop(key) for key in ("loss_scale_manager", "keep_batchnorm_fp32") if key in kwargs}
+    train_step = build_train_step(net, loss_fn, opt, config, amp_level, **amp_kwargs)
+    eval_network = nn.WithEvalCell(net, loss_fn, amp_level in ("O2", "O3"))
+    return (Model(train_step, eval_network=eval_network, metrics=kwargs["metrics"], eval_indexes=[0, 1, 2]),
+            opt, amp_level)
 
 
 class _StopOnSignal:
@@ -121,6 +137,22 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
 
+def training_callbacks(config, record, model, lr, eval_dataset, ckpt_dir, summary, ema):
+    """Progress, EMA update, validation, then checkpoints (which rank themselves by the validation)."""
+    extra_state = ema.state if ema is not None else dict
+    callbacks = [ProgressMonitor(record, config.batch_size, lr_per_batch(lr, config), config.log_interval,
+                                 summary=summary)]
+    if ema is not None:
+        callbacks.append(EMAUpdater(record, ema, accumulation_steps(config)))
+    if eval_dataset is not None:
+        callbacks.append(EvalMonitor(record, model, eval_dataset, config.eval_interval, ckpt_dir, CHECKPOINT_PREFIX,
+                                     summary=summary, ema=ema, extra_state=extra_state))
+    if config.save_checkpoint:
+        callbacks.append(CheckpointSaver(record, ckpt_dir, CHECKPOINT_PREFIX, config.save_checkpoint_epochs,
+                                         config.keep_checkpoint_max, config.ckpt_save_policy, extra_state))
+    return callbacks
+
+
 def train(config, rank=0, distributed=False):
     """Train as the config says; return the checkpoint folder (None when checkpoints are off)."""
     if config.parameter_server:
@@ -128,6 +160,9 @@ def train(config, rank=0, distributed=False):
                              "so parameter-server training of the official repository cannot run")
     if config.eval_interval > 0 and not config.eval_dataset_path:
         raise UserInputError("eval_interval > 0 needs --eval_dataset_path (the evaluation set)")
+    if config.ckpt_save_policy == "top_k" and config.eval_interval <= 0:
+        raise UserInputError("ckpt_save_policy top_k ranks checkpoints by validation: set --eval_interval "
+                             "and --eval_dataset_path, or use latest_k")
     ckpt_dir = checkpoint_dir(config, rank, distributed)
     ensure_writable(ckpt_dir)
     dataset = create_dataset_from_config(config, do_train=True)
@@ -145,17 +180,20 @@ def train(config, rank=0, distributed=False):
         logger.info("loaded weights from %s (%d parameters kept their initial values)",
                     config.pre_trained, len(untouched))
     lr = get_lr(config.lr_init, config.lr_end, config.lr_max, config.warmup_epochs, config.epoch_size,
-                steps, config.lr_decay_mode)
+                optimizer_steps_per_epoch(steps, config), config.lr_decay_mode)
     model, opt, amp_level = build_model(config, net, lr)
+    ema = WeightEMA(net, config.ema_decay) if config.ema else None
 
     start_step = config.pretrain_epoch_size * steps
     resume_from = resume_checkpoint(config, ckpt_dir) if config.resume else None
     if resume_from:
-        start_step = restore_training_state(resume_from, net, opt)
+        start_step = resume_batch_step(resume_from, model.train_network, config,
+                                       restore_training_state(resume_from, net, opt, ema))
         logger.info("resuming from %s at epoch %d, step %d", resume_from, start_step // steps + 1,
                     start_step % steps + 1)
     elif start_step:
-        opt.global_step.set_data(Tensor([start_step], ms.int32))  # LR continues where pre_trained stopped
+        # the LR continues where pre_trained stopped
+        opt.global_step.set_data(Tensor([optimizer_step_of(start_step, config)], ms.int32))
     start_epoch = start_step // steps
     if start_epoch >= config.epoch_size:
         raise UserInputError(f"nothing to train: the run is at epoch {start_epoch} of epoch_size "
@@ -175,13 +213,7 @@ def train(config, rank=0, distributed=False):
     if config.enable_summary:
         from src.mindinsight_summary import SummaryScalars
         summary = SummaryScalars(os.path.join(ckpt_dir, "summary"))
-    callbacks = [ProgressMonitor(record, config.batch_size, lr, config.log_interval, summary=summary)]
-    if config.save_checkpoint:
-        callbacks.append(CheckpointSaver(record, ckpt_dir, CHECKPOINT_PREFIX, config.save_checkpoint_epochs,
-                                         config.keep_checkpoint_max))
-    if eval_dataset is not None:
-        callbacks.append(EvalMonitor(record, model, eval_dataset, config.eval_interval,
-                                     ckpt_dir, CHECKPOINT_PREFIX, summary=summary))
+    callbacks = training_callbacks(config, record, model, lr, eval_dataset, ckpt_dir, summary, ema)
     logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, depthwise %s, "
                 "batchnorm %s, pointwise %s", start_epoch + 1, config.epoch_size, steps, config.batch_size,
                 config.image_size, config.width_multiplier, amp_level, config.device_target, net.depthwise_impl,
@@ -189,7 +221,8 @@ def train(config, rank=0, distributed=False):
     if distributed:
         logger.info("rank %d reads shard %d of %d of the training set (%d images per epoch)", rank, rank,
                     config.device_num, steps * config.batch_size)
-    sink = config.device_target != "CPU"  # on CPU sinking gains nothing and would forbid mid-epoch resume
+    # on CPU sinking gains nothing and would forbid mid-epoch resume; the EMA updates after every step
+    sink = config.device_target != "CPU" and not config.ema
     try:
         with _StopOnSignal(record):
             model.train(config.epoch_size, dataset, callbacks=callbacks, dataset_sink_mode=sink,
