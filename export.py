@@ -2,12 +2,12 @@
 
     python export.py --ckpt_file ckpt --file_name mobilenetv1 --file_format MINDIR --device_target CPU --verify True
 
-The input is [batch_size, 3, height, width] from the config; the C++ harness needs --batch_size 1
-(scripts/run_infer_cpp.sh passes it).
+The input is [batch_size, 3, height, width] from the config (width and height default to image_size);
+the C++ harness needs --batch_size 1 (scripts/run_infer_cpp.sh passes it).
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
-from src.exporter import export_model
+from src.deploy.exporter import export_model
 from src.model_utils.context import init_context
 from src.model_utils.entry import run_entry
 

@@ -5,7 +5,7 @@
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
 from src.model_utils.entry import run_entry
-from src.offline_io import score_results
+from src.deploy.offline_io import score_results
 
 
 def main(config):

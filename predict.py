@@ -6,7 +6,7 @@ import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__i
 
 from src.model_utils.context import init_context
 from src.model_utils.entry import run_entry
-from src.predictor import predict
+from src.deploy.predictor import predict
 
 
 def main(config):

@@ -6,7 +6,7 @@
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
 from src.model_utils.entry import run_entry
-from src.offline_io import write_inputs
+from src.deploy.offline_io import write_inputs
 
 
 def main(config):

@@ -8,13 +8,15 @@ import mindspore as ms
 
 from src.model_utils.context import init_context
 from src.model_utils.entry import run_entry, setup_logging
-from src.trainer import train
+from src.training.trainer import train
 
 
 def main(config):
     ms.set_seed(config.seed)
-    rank, _ = init_context(config, distributed=config.run_distribute)
+    rank, group_size = init_context(config, distributed=config.run_distribute)
     if config.run_distribute:
+        # the job's real size, whatever --device_num says: the dataset shards itself over it
+        config.device_num = group_size
         setup_logging(rank)
     ckpt_dir = train(config, rank=rank, distributed=config.run_distribute)
     if ckpt_dir is not None:

@@ -3,8 +3,8 @@
 Each workload is a MobileNetV1 training step (TrainOneStepCell: label-smoothed loss, Momentum with
 train.py's parameter groups, GRAPH_MODE, random data) built four ways: all layers from MindSpore's
 cells (nn.Conv2d, nn.BatchNorm2d + activation); the depthwise convolutions by the C++ kernel
-(src/depthwise_cpu.py); in addition, BatchNorm + activation by the fused C++ kernel
-(src/batchnorm_cpu.py); and in addition the 1x1 convolutions by the third (src/pointwise_cpu.py),
+(src/cpu_kernels/depthwise.py); in addition, BatchNorm + activation by the fused C++ kernel
+(batchnorm.py); and in addition the 1x1 convolutions by the third (pointwise.py),
 which is what train.py picks on CPU. Each variant runs in a process of its own, alternating over
 ``--rounds``; medians reported (the machines are shared and noisy).
 
@@ -27,22 +27,21 @@ WORKLOADS = {
     "official32": ("official network: 32x32 b32, width 1.0", 32, 32, {}),
     "official224": ("official network: 224x224 b16, width 1.0", 224, 16, {}),
 }
-# variant: (depthwise_impl, batchnorm_impl, pointwise_impl)
-VARIANTS = {"MindSpore cells": ("mindspore", "mindspore", "mindspore"),
-            "C++ depthwise": ("cpp", "mindspore", "mindspore"),
-            "C++ depthwise + BatchNorm": ("cpp", "cpp", "mindspore"),
-            "C++ depthwise + BatchNorm + 1x1": ("cpp", "cpp", "cpp")}
+# variant: the C++ kernels it uses
+VARIANTS = {"MindSpore cells": (),
+            "C++ depthwise": ("depthwise",),
+            "C++ depthwise + BatchNorm": ("depthwise", "batchnorm"),
+            "C++ depthwise + BatchNorm + 1x1": ("depthwise", "batchnorm", "pointwise")}
 
 
-def measure(size, batch, network, depthwise_impl, batchnorm_impl, pointwise_impl):
+def measure(size, batch, network, kernels):
     """Median seconds per training step, in this process."""
     sys.path.insert(0, ROOT)
     from bench.workloads import batch_of, median_seconds, mindspore_training_parts
     import mindspore as ms
     from mindspore import Tensor, nn
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
-    net, loss, opt = mindspore_training_parts(10, depthwise_impl=depthwise_impl, batchnorm_impl=batchnorm_impl,
-                                              pointwise_impl=pointwise_impl, **network)
+    net, loss, opt = mindspore_training_parts(10, kernels=kernels, **network)
     step = nn.TrainOneStepCell(nn.WithLossCell(net, loss), opt)
     step.set_train(True)
     x, y = (Tensor(a) for a in batch_of(size, batch, 10))
@@ -61,8 +60,8 @@ def main():
     for _ in range(args.rounds):
         for key in args.workloads:
             name, size, batch, network = WORKLOADS[key]
-            for variant, impls in VARIANTS.items():
-                spec = json.dumps([size, batch, network, *impls])
+            for variant, kernels in VARIANTS.items():
+                spec = json.dumps([size, batch, network, kernels])
                 out = subprocess.run([sys.executable, __file__, "--worker", spec], capture_output=True, text=True,
                                      check=True).stdout
                 seconds = json.loads(out.split("RESULT ")[-1])

@@ -60,7 +60,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     sys.path.insert(0, ROOT)
-    from tests.data_factory import write_cifar_bin
+    from src.synthetic_data import write_cifar_bin
     times = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp:
         write_cifar_bin(os.path.join(tmp, "data_batch_1.bin"), seed=0)

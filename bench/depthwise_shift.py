@@ -79,7 +79,8 @@ def seconds(cell, x, steps=5):
 def main():
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     rng = np.random.default_rng(0)
-    print("| layer (batch, channels, size) | nn.Conv2d fwd+bwd | shifted multiply-adds | shift / conv | max output diff |")
+    print("| layer (batch, channels, size) | nn.Conv2d fwd+bwd | shifted multiply-adds | shift / conv "
+          "| max output diff |")
     print("|---|---|---|---|---|")
     for batch, channels, size in SHAPES:
         x = Tensor(rng.standard_normal((batch, channels, size, size)).astype(np.float32))

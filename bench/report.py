@@ -3,7 +3,7 @@ import json
 import os
 import platform
 
-from src.model_summary import summarize
+from src.tools.model_summary import summarize
 
 CLASSES = 1000
 
@@ -85,8 +85,8 @@ def markdown(m, rounds, profile, train_shapes, infer_shapes, elapsed):
                      f"{r['ms_gflops']:.0f} ({100 * r['ms_gflops'] / matmul:.0f} %) | "
                      f"{r['torch_gflops']:.0f} ({100 * r['torch_gflops'] / matmul:.0f} %) | {r['spread']} |")
     lines += ["", "Inference (latency at batch 1, throughput otherwise). Ratio = onnxruntime time / the path's time "
-              "(1.00 = as fast as onnxruntime). predict.py's path for an ONNX model is src.exporter.load_exported "
-              "(onnxruntime with an input-shape check).", "",
+              "(1.00 = as fast as onnxruntime). predict.py's path for an ONNX model is "
+              "src.deploy.exporter.load_exported (onnxruntime with an input-shape check).", "",
               "| workload | PyTorch eager | MindSpore checkpoint | MindSpore MINDIR | onnxruntime | "
               "predict.py (ONNX) | C++ harness (Lite) |", "|---|---|---|---|---|---|---|"]
     for r in inference_rows(m, infer_shapes):

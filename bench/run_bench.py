@@ -4,10 +4,12 @@ pipelines and the share of the machine's fp32 matmul rate; a markdown table and 
     python bench/run_bench.py [--rounds 2] [--out bench/results]
 
 Contenders alternate within each round, each in its own process (bench/workloads.py); medians over
-rounds are reported with the ratios taken within this one run. Needs requirements-test.txt
-(torch, timm) and, for the C++ row, what ascend310_infer/build.sh needs.
+rounds are reported with the ratios taken within this one run. Needs PyTorch + timm on top of the
+runtime set (``pip install -r requirements.txt -r bench/requirements.txt -c requirements.txt``) and,
+for the C++ row, what ascend310_infer/build.sh needs.
 """
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -21,7 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from bench.report import write_report  # noqa: E402
-from tests.data_factory import write_cifar_bin, write_image_folder  # noqa: E402
+from src.synthetic_data import write_cifar_bin, write_image_folder  # noqa: E402
 
 TRAIN_SHAPES = [(32, 32), (32, 128), (224, 16), (224, 32)]  # (image size, batch)
 INFER_SHAPES = [(224, 1), (224, 16), (32, 256)]
@@ -89,6 +91,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = parser.parse_args()
+    missing = [name for name in ("torch", "timm") if importlib.util.find_spec(name) is None]
+    if missing:
+        sys.exit(f"bench/run_bench.py needs {' and '.join(missing)}: "
+                 "pip install -r requirements.txt -r bench/requirements.txt -c requirements.txt")
     started = time.time()
     samples = {}
 

@@ -16,7 +16,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from tests.data_factory import write_cifar_bin  # noqa: E402  (shared with the tests)
+from src.synthetic_data import write_cifar_bin  # noqa: E402  (shared with the tests)
 
 STEP_TIME = re.compile(r"per step time: ([0-9.]+) ms")
 WORKLOADS = ((32, 32, 320), (224, 16, 160))  # (image size, batch, images per epoch)

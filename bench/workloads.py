@@ -44,21 +44,19 @@ def matmul(n=4096, steps=5):
 
 
 # ---------------------------------------------------------------- training steps
-def mindspore_training_parts(classes, depthwise_impl="cpp", batchnorm_impl="cpp", pointwise_impl="cpp", **network):
+def mindspore_training_parts(classes, kernels=("depthwise", "batchnorm", "pointwise"), **network):
     """(network, loss, optimizer) of this project's training: MobileNetV1, label-smoothed
     cross-entropy, Momentum with train.py's parameter groups (no weight decay on BN and biases).
 
-    ``depthwise_impl``, ``batchnorm_impl`` and ``pointwise_impl`` default to what train.py picks on
-    CPU (the C++ kernels, src/depthwise_cpu.py, src/batchnorm_cpu.py and src/pointwise_cpu.py);
+    ``kernels`` defaults to what train.py picks on CPU (all three C++ kernels of src/cpu_kernels);
     ``network`` passes other MobileNetV1 options (width_multiplier, stem_stride ...)."""
     sys.path.insert(0, ROOT)
     import src  # noqa: F401  (oneDNN AVX2 cap, as the entry points)
     from mindspore import nn
     from src.CrossEntropySmooth import CrossEntropySmooth
     from src.mobilenet_v1 import MobileNetV1
-    from src.trainer import optimizer_groups
-    net = MobileNetV1(class_num=classes, depthwise_impl=depthwise_impl, batchnorm_impl=batchnorm_impl,
-                      pointwise_impl=pointwise_impl, **network)
+    from src.training.trainer import optimizer_groups
+    net = MobileNetV1(class_num=classes, kernels=kernels, **network)
     loss = CrossEntropySmooth(sparse=True, reduction="mean", smooth_factor=0.1, num_classes=classes)
     return net, loss, nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)
 
@@ -146,10 +144,10 @@ def mindspore_infer(files, shapes, classes=1000, steps=20, warmup=3):
 
 def onnxruntime_infer(files, shapes, classes=1000, steps=20, warmup=3):
     """onnxruntime on the ONNX that export.py writes: a bare session, and predict.py's path
-    (src.exporter.load_exported, which predict.py uses for .onnx models)."""
+    (src.deploy.exporter.load_exported, which predict.py uses for .onnx models)."""
     sys.path.insert(0, ROOT)
     import onnxruntime
-    from src.exporter import load_exported
+    from src.deploy.exporter import load_exported
     results = {}
     for size, batch in shapes:
         path = files[f"onnx_{size}x{batch}"]

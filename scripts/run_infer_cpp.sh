@@ -33,8 +33,6 @@ flag_value() {  # flag_value --key DEFAULT: the value given with --key in the ex
 }
 DATASET="$(flag_value --dataset imagenet2012)"
 IMAGE_SIZE="$(flag_value --image_size "")"
-EXPORT_SIZE=()  # the exported input must match the preprocessed images (--image_size)
-[ -n "$IMAGE_SIZE" ] && EXPORT_SIZE=(--width "$IMAGE_SIZE" --height "$IMAGE_SIZE")
 WORK="$PWD"
 
 step() {  # step NAME LOG command...
@@ -46,7 +44,7 @@ step() {  # step NAME LOG command...
 case "$MODEL" in
     *.ckpt)
         step export export.log python "$REPO_ROOT/export.py" --ckpt_file "$MODEL" --file_format ONNX --batch_size 1 \
-            --file_name "$WORK/mobilenetv1_infer" --device_target CPU "${EXTRA[@]}" "${EXPORT_SIZE[@]}"
+            --file_name "$WORK/mobilenetv1_infer" --device_target CPU "${EXTRA[@]}"  # the input size: --image_size, as preprocessed
         MODEL="$WORK/mobilenetv1_infer.onnx" ;;
     *.onnx|*.mindir|*.air) ;;
     *) die "MODEL_PATH must be a .mindir, .onnx or .ckpt file: $MODEL" ;;

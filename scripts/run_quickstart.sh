@@ -4,11 +4,11 @@
 # evaluate on all 10,000 test images, export MINDIR + ONNX, and say where everything is.
 #
 # Usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]
-#   --full       the long recipe (width 0.75, 26 epochs of batch 256, random crop with 2-pixel padding
-#                + flip, label smoothing, weight decay 5e-4, validation every 6 epochs; the final
-#                evaluation averages 10 views of each test image: itself and 1-pixel shifts, each with
-#                its mirror) instead of the quick one of default_config_fashion_mnist.yaml (width 0.25,
-#                5 epochs)
+#   --full       the full recipe, default_config_fashion_mnist_full.yaml (width 0.75, 30 epochs of batch
+#                256, crop + flip, random erasing, label smoothing, EMA of the weights, validation every
+#                6 epochs; its evaluation averages 10 views of each test image: itself and 1-pixel shifts,
+#                each with its mirror), instead of the quick one, default_config_fashion_mnist.yaml
+#                (width 0.25, 5 epochs)
 #   OUTPUT_DIR   default: output/quickstart (output/fashion_mnist_full with --full)
 # Environment: FASHION_MNIST_DIR=/folder/with/idx/files to use your own copy of the data.
 set -euo pipefail
@@ -24,6 +24,7 @@ if [ "$FULL" = 1 ]; then OUT="${1:-output/fashion_mnist_full}"; else OUT="${1:-o
 mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 DATA="$REPO_ROOT/data/fashion_mnist"
 CONFIG="$REPO_ROOT/default_config_fashion_mnist.yaml"
+if [ "$FULL" = 1 ]; then CONFIG="$REPO_ROOT/default_config_fashion_mnist_full.yaml"; fi
 
 start=$(date +%s)
 # shellcheck disable=SC1091
@@ -31,31 +32,21 @@ source scripts/lib/fashion_mnist_env.sh
 # shellcheck disable=SC1091
 source scripts/lib/env_setup.sh
 
-python -m src.convert_fashion_mnist --idx_dir "$FASHION_MNIST_DIR" --output_dir "$DATA"
+python -m src.tools.convert_fashion_mnist --idx_dir "$FASHION_MNIST_DIR" --output_dir "$DATA"
 
-MODEL_ARGS=()  # network flags for train, eval and export alike
-TRAIN_ARGS=()
-EVAL_ARGS=()
-if [ "$FULL" = 1 ]; then
-    MODEL_ARGS=(--width_multiplier 0.75)
-    TRAIN_ARGS=(--epoch_size 26 --batch_size 256 --train_augment crop_flip --crop_padding 2 --use_label_smooth True
-                --lr_init 0.02 --lr_max 0.2 --warmup_epochs 1 --weight_decay 0.0005 --eval_interval 6
-                --eval_dataset_path "$DATA/fashion-mnist-verify-bin")
-    EVAL_ARGS=(--eval_flip True --eval_shift 1)
-fi
 echo "[train] $( [ "$FULL" = 1 ] && echo "full recipe" || echo "quick run" ) -> $OUT/train.log"
 python train.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-batches-bin" \
-    --save_checkpoint_path "$OUT" "${MODEL_ARGS[@]}" "${TRAIN_ARGS[@]}" 2>&1 | tee "$OUT/train.log"
+    --eval_dataset_path "$DATA/fashion-mnist-verify-bin" --save_checkpoint_path "$OUT" 2>&1 | tee "$OUT/train.log"
 CKPT="$(ls -t "$OUT"/mobilenetv1-*_*.ckpt | head -n 1)"  # the last epoch's, not mobilenetv1-best.ckpt
 
 echo "[eval] $CKPT on all test images -> $OUT/eval.log"
 python eval.py --config_path "$CONFIG" --dataset_path "$DATA/fashion-mnist-verify-bin" \
-    --checkpoint_path "$CKPT" "${MODEL_ARGS[@]}" "${EVAL_ARGS[@]}" 2>&1 | tee "$OUT/eval.log"
+    --checkpoint_path "$CKPT" 2>&1 | tee "$OUT/eval.log"
 RESULT="$(grep '^result:' "$OUT/eval.log")"
 
 for format in MINDIR ONNX; do
     python export.py --config_path "$CONFIG" --ckpt_file "$CKPT" --file_name "$OUT/mobilenetv1_fashion_mnist" \
-        --file_format "$format" --batch_size 1 --width 32 --height 32 "${MODEL_ARGS[@]}" | grep '^exported:'
+        --file_format "$format" --batch_size 1 | grep '^exported:'
 done
 
 echo

@@ -4,7 +4,7 @@ Three policies: ``load_pretrained`` (fine-tuning: weights only, a classifier for
 count is left freshly initialised), ``load_for_inference`` (evaluation/export: every network
 parameter must come from the file, with matching shapes) and ``restore_training_state``
 (resume: network and optimizer state). The first two take a run's EMA weights when the file
-holds them (``ema.<name>``, see src/ema.py); resume takes the raw ones. Checkpoints are written
+holds them (``ema.<name>``, see src/training/ema.py); resume takes the raw ones. Checkpoints are written
 atomically.
 """
 import logging
@@ -13,7 +13,7 @@ import re
 
 import mindspore as ms
 
-from src.ema import EMA_PREFIX
+from src.training.ema import EMA_PREFIX
 from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,9 @@ def load_pretrained(net, path):
 
 
 def load_for_inference(net, path):
-    """Load every network parameter (the EMA ones when present) from ``path``; a missing or misshapen one is an error."""
+    """Load every network parameter (the EMA ones when present) from ``path``.
+
+    A missing or misshapen parameter is an error."""
     _load_network(net, path, inference_weights(read_checkpoint(path), path))
 
 

@@ -194,6 +194,21 @@ def _finish(data_set, do_train, batch_size, workers, augmentation):
     return data_set.batch(batch_size, drop_remainder=True, per_batch_map=mix, input_columns=["image", "label"])
 
 
+def _imagenet_normalise():
+    return [C.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD), C.HWC2CHW()]
+
+
+def cifar_eval_ops(image_size, stats):
+    """Evaluation ops on a stored 32x32 HWC uint8 image of the CIFAR-10 layout (predict.py runs them too)."""
+    resize = [C.Resize((image_size, image_size))] if image_size != 32 else []
+    return resize + [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(*CIFAR_FORMAT_STATS[stats]), C.HWC2CHW()]
+
+
+def imagenet_eval_ops(image_size):
+    """Evaluation ops on an encoded image file: decode, resize the short side, centre crop, normalise."""
+    return [C.Decode(), C.Resize(int(image_size * 256 / 224)), C.CenterCrop(image_size), *_imagenet_normalise()]
+
+
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
                     num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment="crop_flip",
                     crop_padding=4, cutout_length=0, augmentation=None):
@@ -209,7 +224,6 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     adds the other training options: the auto-augment policy after the crop and flip, random erasing
     after Cutout, mixup / CutMix per batch.
     """
-    mean, std = CIFAR_FORMAT_STATS[stats]
     augmentation = augmentation or Augmentation()
     if crop_padding < 0:
         raise DatasetError(f"crop_padding must be 0 or more pixels, got {crop_padding}")
@@ -226,8 +240,7 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
         crop_flip.append(C.RandomCrop((32, 32), (crop_padding,) * 4))
     if do_train and augment in ("crop_flip", "flip"):
         crop_flip.append(C.RandomHorizontalFlip(prob=0.5))
-    normalise = [C.Resize((image_size, image_size))] if image_size != 32 else []
-    normalise += [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(mean, std), C.HWC2CHW()]
+    normalise = cifar_eval_ops(image_size, stats)
     if do_train and cutout_length:
         normalise.append(C.CutOut(cutout_length, num_patches=1, is_hwc=False))
     trans = _image_ops(do_train, augmentation, crop_flip, normalise)
@@ -251,10 +264,9 @@ def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     if do_train:
         decode = [C.RandomCropDecodeResize(image_size, scale=(0.08, 1.0), ratio=(0.75, 1.333)),
                   C.RandomHorizontalFlip(prob=0.5)]
+        trans = _image_ops(do_train, augmentation, decode, _imagenet_normalise())
     else:
-        decode = [C.Decode(), C.Resize(int(image_size * 256 / 224)), C.CenterCrop(image_size)]
-    normalise = [C.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD), C.HWC2CHW()]
-    trans = _image_ops(do_train, augmentation, decode, normalise)
+        trans = imagenet_eval_ops(image_size)
     data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
     return _finish(data_set, do_train, batch_size, workers, augmentation)
 

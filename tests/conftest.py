@@ -6,7 +6,7 @@ import sys
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads, as the entry points do)
 import pytest
 
-from tests.data_factory import write_cifar_bin, write_image_folder
+from src.synthetic_data import write_cifar_bin, write_image_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -29,11 +29,11 @@ def random_weights(shapes, rng):
             for name, shape in shapes.items()}
 
 
-def assert_networks_match(kernel_key, **kwargs):
-    """A MobileNetV1 with ``kernel_key`` (e.g. "depthwise_impl") set to "cpp" has the parameter names
+def assert_networks_match(kernel, **kwargs):
+    """A MobileNetV1 with the C++ ``kernel`` (e.g. "depthwise") has the parameter names
     and shapes of the one with MindSpore's cells, and gives its inference outputs on the same weights
     (outputs that differ from image to image: a comparison of constant logits would prove nothing)."""
-    cpp, official = mobilenet_v1(**{kernel_key: "cpp"}, **kwargs), mobilenet_v1(**{kernel_key: "mindspore"}, **kwargs)
+    cpp, official = mobilenet_v1(kernels=(kernel,), **kwargs), mobilenet_v1(**kwargs)
     shapes = {p.name: tuple(p.shape) for p in official.get_parameters()}
     assert {p.name: tuple(p.shape) for p in cpp.get_parameters()} == shapes
     rng = np.random.default_rng(0)

@@ -13,7 +13,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from src.callbacks import ProgressMonitor  # noqa: E402  (needs ROOT on sys.path)
+from src.training.callbacks import ProgressMonitor  # noqa: E402  (needs ROOT on sys.path)
 
 STOP_AT = int(sys.argv.pop(1))
 _step_end = ProgressMonitor.on_train_step_end

@@ -4,7 +4,7 @@ import pytest
 import mindspore as ms
 from mindspore import Tensor, nn
 
-from src.batchnorm_cpu import BatchNormActivationCPU
+from src.cpu_kernels.batchnorm import BatchNormActivationCPU
 from src.mobilenet_v1 import mobilenet_v1
 
 # (N, C, H, W): planes with a compile-time size in the kernel (2x2, 4x4, 8x8) and others (1x1, 3x5, 7x7).
@@ -54,7 +54,7 @@ def test_kernel_matches_batchnorm2d_and_activation(shape, activation):
 def test_networks_share_parameters_gradients_and_statistics(padding):
     kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": 1, "conv_padding": padding}
     ms.set_seed(1)
-    cpp = mobilenet_v1(depthwise_impl="cpp", batchnorm_impl="cpp", **kwargs)
+    cpp = mobilenet_v1(kernels=("depthwise", "batchnorm"), **kwargs)
     official = mobilenet_v1(**kwargs)
     params = {p.name: p for p in official.get_parameters()}
     assert {p.name: tuple(p.shape) for p in cpp.get_parameters()} == {n: tuple(p.shape) for n, p in params.items()}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mindspore import Tensor, nn
 
-from src.callbacks import CheckpointSaver, ProgressMonitor, TrainingRecord
+from src.training.callbacks import CheckpointSaver, ProgressMonitor, TrainingRecord
 from src.checkpoint import list_epoch_checkpoints
 
 

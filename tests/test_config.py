@@ -1,17 +1,18 @@
-"""Config loading: the three YAMLs, flag typing, dataset-based selection and every error path."""
+"""Config loading: the YAMLs and their schema, flag typing, dataset-based selection and every error path."""
 import os
 
 import pytest
 
-from src.model_utils.config import ROOT_DIR, get_config, parse_yaml
+from src.deploy.exporter import export_input_shape
+from src.model_utils.config import REMOVED_KEYS, ROOT_DIR, Config, get_config, load_schema, read_values
 
 YAMLS = ("default_config.yaml", "default_config_imagenet.yaml", "default_config_gpu_imagenet.yaml")
+SHIPPED = YAMLS + ("default_config_fashion_mnist.yaml", "default_config_fashion_mnist_full.yaml")
 
 # Official values (anchors.md 1.1): key -> (CIFAR-10, Ascend ImageNet, GPU ImageNet)
 OFFICIAL = {
     "enable_modelarts": (False, False, False), "data_path": ("/cache/data",) * 3,
     "output_path": ("/cache/train",) * 3, "load_path": ("/cache/checkpoint_path",) * 3,
-    "checkpoint_file": ("./checkpoint/mobilenetv1-90_625.ckpt",) * 3,
     "device_target": ("Ascend", "Ascend", "GPU"), "enable_profiling": (False,) * 3,
     "class_num": (10, 1001, 1001), "batch_size": (32, 256, 256), "loss_scale": (1024,) * 3,
     "momentum": (0.9,) * 3, "weight_decay": (0.0001,) * 3, "epoch_size": (90,) * 3,
@@ -24,9 +25,8 @@ OFFICIAL = {
     "checkpoint_path": ("./mobilenetv1-90_625.ckpt", "./mobilenetv1-90_625.ckpt",
                         "./ckpt_0/mobilenetv1-90_1251.ckpt"),
     "device_id": (0,) * 3, "ckpt_file": ("/cache/data/mobilenetv1-90_625.ckpt",) * 3,
-    "width": (224,) * 3, "height": (224,) * 3, "file_name": ("mobilenetv1",) * 3,
+    "file_name": ("mobilenetv1",) * 3,
     "file_format": ("MINDIR",) * 3, "result_dir": ("",) * 3, "label_dir": ("",) * 3,
-    "dataset_name": ("cifar10", "imagenet2012", "imagenet2012"),
     "result_path": ("./preprocess_Result/",) * 3,
     "data_url": ("",) * 3, "train_url": ("",) * 3, "checkpoint_url": ("",) * 3,
 }
@@ -36,22 +36,59 @@ IMAGENET_ONLY = {"use_label_smooth": True, "label_smooth_factor": 0.1,
 
 @pytest.mark.parametrize("index,name", list(enumerate(YAMLS)))
 def test_yaml_carries_official_values(index, name):
-    values, helper, choices = parse_yaml(os.path.join(ROOT_DIR, name))
+    values = read_values(os.path.join(ROOT_DIR, name))
     for key, expected in OFFICIAL.items():
         assert values[key] == expected[index], (name, key)
     if index > 0:
         for key, expected in IMAGENET_ONLY.items():
             assert values[key] == expected, (name, key)
-    assert set(values) <= set(helper), f"keys without help text: {set(values) - set(helper)}"
-    assert choices["device_target"] == ["Ascend", "GPU", "CPU"]
-    assert choices["file_format"] == ["AIR", "ONNX", "MINDIR"]
-    assert choices["dataset_name"] == ["cifar10", "imagenet2012"]
+    # the official 224x224 export, now written as "image_size" (224 in these YAMLs)
+    assert (values["width"], values["height"], values["image_size"]) == (0, 0, 224)
+
+
+def test_schema_has_the_official_choices():
+    schema = load_schema()
+    assert schema["device_target"]["choices"] == ["Ascend", "GPU", "CPU"]
+    assert schema["file_format"]["choices"] == ["AIR", "ONNX", "MINDIR"]
+    assert schema["dataset"]["choices"] == ["cifar10", "imagenet2012", "fashion_mnist"]
 
 
 def test_all_yamls_have_the_same_keys():
-    key_sets = [set(parse_yaml(os.path.join(ROOT_DIR, name))[0]) for name in YAMLS]
+    key_sets = [set(read_values(os.path.join(ROOT_DIR, name))) for name in YAMLS]
     assert key_sets[0] == key_sets[1] == key_sets[2]
-    assert set(parse_yaml(os.path.join(ROOT_DIR, "default_config_fashion_mnist.yaml"))[0]) == key_sets[0]
+    assert set(read_values(os.path.join(ROOT_DIR, "default_config_fashion_mnist.yaml"))) == key_sets[0]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_key_has_help_in_the_schema(name):
+    schema = load_schema()
+    values = read_values(os.path.join(ROOT_DIR, name))
+    assert set(values) <= set(schema), f"keys without help in config_schema.yaml: {set(values) - set(schema)}"
+    assert all(isinstance(schema[key]["help"], str) and schema[key]["help"] for key in values), name
+    for key, entry in schema.items():
+        assert set(entry) <= {"help", "choices"}, key
+        if "choices" in entry and key in values:
+            assert values[key] in entry["choices"], (name, key)
+
+
+@pytest.mark.parametrize("name", ["default_config.yaml", "default_config_fashion_mnist.yaml"])
+def test_no_schema_key_is_missing_from_the_defaults(name):
+    missing = set(load_schema()) - set(read_values(os.path.join(ROOT_DIR, name)))
+    assert not missing, f"config_schema.yaml keys no default YAML sets: {missing}"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_yamls_hold_only_values(name):
+    with open(os.path.join(ROOT_DIR, name), encoding="utf-8") as f:
+        assert "\n---" not in f.read(), f"{name}: help and choices belong in config_schema.yaml"
+
+
+def test_help_lists_the_choices(capsys):
+    with pytest.raises(SystemExit):
+        get_config(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--file_format FILE_FORMAT export.py: export format (AIR needs an Ascend device) (one of" in out
+    assert "0 = image_size" in out
 
 
 def test_default_is_cifar10_and_flags_override_with_types():
@@ -141,6 +178,53 @@ def test_user_yaml_missing_keys_take_dataset_defaults(tmp_path):
     config = get_config(["--config_path", path, "--lr_init", "0.05"])
     assert config.batch_size == 64 and config.class_num == 1001 and config.image_size == 224
     assert config.lr_init == 0.05
+
+
+def test_official_three_document_yaml_loads(tmp_path):
+    """Values, help, choices: the values count, the other two documents are ignored (the schema rules)."""
+    path = _write_yaml(tmp_path / "c.yaml", "dataset: cifar10\nbatch_size: 64\ndevice_target: CPU\n---\n"
+                                            "batch_size: \"Batch size\"\ndevice_target: \"Device\"\n---\n"
+                                            "device_target: ['Ascend', 'GPU', 'CPU', 'TPU']\n")
+    config = get_config(["--config_path", path])
+    assert config.batch_size == 64 and config.device_target == "CPU" and config.class_num == 10
+    with pytest.raises(SystemExit):
+        get_config(["--config_path", path, "--device_target", "TPU"])
+
+
+@pytest.mark.parametrize("key", sorted(REMOVED_KEYS))
+def test_removed_key_in_yaml_is_ignored_with_a_warning(key, tmp_path, capsys):
+    """An official YAML copied as it is still loads; one line says what replaces the key."""
+    path = _write_yaml(tmp_path / "c.yaml", f"dataset: cifar10\n{key}: x\n")
+    config = get_config(["--config_path", path])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"warning: {path}: {key} was removed: {REMOVED_KEYS[key]}; its value is ignored"]
+    assert not hasattr(config, key)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--checkpoint_file", "x.ckpt"], "checkpoint_file was removed: use --checkpoint_path (eval.py) or --ckpt_file"),
+    (["--dataset_name=cifar10"], "dataset_name was removed: use --dataset"),
+])
+def test_removed_key_as_flag_is_a_one_line_error(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        get_config(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and message in err[-1], err
+
+
+@pytest.mark.parametrize("flags,shape", [
+    ([], [32, 3, 224, 224]),
+    (["--image_size", "32", "--batch_size", "1"], [1, 3, 32, 32]),
+    (["--image_size", "32", "--width", "40"], [32, 3, 32, 40]),
+    (["--height", "48"], [32, 3, 48, 224]),
+])
+def test_export_size_defaults_to_image_size(flags, shape):
+    assert export_input_shape(get_config(flags)) == shape
+    assert export_input_shape(Config({"batch_size": 2, "image_size": 64, "width": 0, "height": 0})) == [2, 3, 64, 64]
+
+
+def test_fashion_mnist_exports_at_32():
+    assert export_input_shape(get_config(["--dataset", "fashion_mnist"])) == [128, 3, 32, 32]
 
 
 def test_not_a_yaml_mapping_is_an_error(tmp_path, capsys):

@@ -4,9 +4,9 @@ import os
 import numpy as np
 import pytest
 
-from src.convert_fashion_mnist import ConversionError, convert, main
+from src.tools.convert_fashion_mnist import ConversionError, convert, main
 from src.dataset import create_dataset1
-from tests.data_factory import write_fashion_mnist_idx, write_idx
+from src.synthetic_data import write_fashion_mnist_idx, write_idx
 
 
 @pytest.fixture(scope="module")

@@ -1,30 +1,26 @@
-"""Weights of independent implementations (timm, mindcv), converted, give the same logits here."""
-import mindcv.models  # test-only dependencies, requirements-test.txt
+"""Weights of independent implementations (timm, mindcv), converted, give the same logits here.
+
+timm's side is recorded in tests/fixtures/ (regenerated with ``python -m tests.fixtures.make_timm_fixture``
+where torch and timm are installed): a timm MobileNetV1 (width 0.25, 10 classes, BN statistics
+randomised) as timm writes it, .safetensors and a torch.save training checkpoint, and the logits timm
+computes with it, so these tests need neither PyTorch nor timm.
+"""
+import json
+import struct
+from pathlib import Path
+
+import mindcv.models  # test-only dependency, requirements-test.txt
 import numpy as np
 import pytest
-import safetensors.torch as safetensors_torch
-import timm
-import torch
 import mindspore as ms
 
 from src.checkpoint import load_for_inference
-from src.convert_weights import WeightConversionError, main, read_safetensors, read_torch_archive
+from src.tools.convert_weights import WeightConversionError, main, read_safetensors, read_torch_archive
 from src.mobilenet_v1 import MobileNetV1
 
 TOLERANCE = 1e-4
-
-
-def randomize_batchnorm(model, seed):
-    """Non-trivial BN statistics and affine terms, so a mix-up of BN tensors changes the logits."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                n = module.num_features
-                module.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-                module.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                module.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                module.bias.copy_(torch.randn(n, generator=gen) * 0.1)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TIMM = "timm_mobilenetv1_025"  # tests/fixtures/make_timm_fixture.py
 
 
 def our_logits(ckpt, images, class_num, width_multiplier=1.0, conv_padding="symmetric", activation="relu6"):
@@ -35,12 +31,11 @@ def our_logits(ckpt, images, class_num, width_multiplier=1.0, conv_padding="symm
     return net(ms.Tensor(images)).asnumpy()
 
 
-@pytest.fixture(scope="module")
-def timm_model():
-    torch.manual_seed(0)
-    model = timm.create_model("mobilenetv1_100", pretrained=False, num_classes=1000)
-    randomize_batchnorm(model, seed=1)
-    return model.eval()
+def write_zero_safetensors(path, header):
+    """A .safetensors file with this header (names, dtypes, shapes, offsets) and all-zero tensor data."""
+    raw = json.dumps(header).encode()
+    end = max(info["data_offsets"][1] for name, info in header.items() if name != "__metadata__")
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(end))
 
 
 @pytest.fixture(scope="module")
@@ -49,29 +44,27 @@ def images():
 
 
 @pytest.fixture(scope="module")
-def timm_logits(timm_model, images):
-    with torch.no_grad():
-        return timm_model(torch.from_numpy(images)).numpy()
+def timm_recorded():
+    """(images, timm's eval-mode logits for them) as recorded with the fixture's weights."""
+    with np.load(FIXTURES / f"{TIMM}_logits.npz") as recorded:
+        return recorded["images"], recorded["logits"]
 
 
-@pytest.mark.parametrize("file_name", ["model.safetensors", "checkpoint.pth.tar"])
-def test_timm_weights_give_timm_logits(tmp_path, timm_model, images, timm_logits, file_name, capsys):
-    source = tmp_path / file_name
-    if file_name.endswith(".safetensors"):
-        safetensors_torch.save_file(timm_model.state_dict(), str(source))
-    else:  # a timm training checkpoint: the state dict inside a dict, with DDP's module. prefix
-        state = {f"module.{k}": v for k, v in timm_model.state_dict().items()}
-        torch.save({"epoch": 3, "arch": "mobilenetv1_100", "state_dict": state}, str(source))
+@pytest.mark.parametrize("file_name", [f"{TIMM}.safetensors", f"{TIMM}.pth.tar"])
+def test_timm_weights_give_timm_logits(tmp_path, timm_recorded, file_name, capsys):
+    # .pth.tar: a timm training checkpoint, the state dict inside a dict, with DDP's module. prefix
+    images, timm_logits = timm_recorded
     ckpt = tmp_path / "converted.ckpt"
-    assert main(["--source", "timm", "--input", str(source), "--output", str(ckpt)]) == 0
+    assert main(["--source", "timm", "--input", str(FIXTURES / file_name), "--output", str(ckpt)]) == 0
     out = capsys.readouterr().out
-    assert "--width_multiplier 1.0 --class_num 1000 --conv_padding symmetric --activation relu6" in out
+    assert "--width_multiplier 0.25 --class_num 10 --conv_padding symmetric --activation relu6" in out
 
-    ours = our_logits(ckpt, images, 1000)
+    ours = our_logits(ckpt, images, 10, width_multiplier=0.25)
     assert np.abs(timm_logits[0] - timm_logits[1]).max() > 100 * TOLERANCE  # the logits depend on the image
     assert np.abs(ours - timm_logits).max() <= TOLERANCE
     # the official TF-style padding is a different network for these weights
-    assert np.abs(our_logits(ckpt, images, 1000, conv_padding="same") - timm_logits).max() > 100 * TOLERANCE
+    assert np.abs(our_logits(ckpt, images, 10, width_multiplier=0.25, conv_padding="same")
+                  - timm_logits).max() > 100 * TOLERANCE
 
 
 def test_mindcv_weights_give_mindcv_logits(tmp_path, images):
@@ -100,38 +93,37 @@ def test_mindcv_weights_give_mindcv_logits(tmp_path, images):
                   - expected).max() > 100 * TOLERANCE
 
 
-def test_torch_archive_reader_matches_torch(tmp_path):
-    tensors = {"strided": torch.arange(12, dtype=torch.float32).reshape(3, 4).t(),
-               "half": torch.linspace(-1, 1, 5, dtype=torch.float16),
-               "offset": torch.arange(10, dtype=torch.int64)[3:7]}
-    torch.save(tensors, str(tmp_path / "t.pth"))
-    loaded = read_torch_archive(str(tmp_path / "t.pth"))
-    for name, tensor in tensors.items():
-        assert loaded[name].dtype == tensor.numpy().dtype
-        np.testing.assert_array_equal(loaded[name], tensor.numpy())
+def test_torch_archive_reader_matches_torch():
+    # torch.save of a transposed view, a float16 tensor and a view at a storage offset; .npz: tensor.numpy()
+    loaded = read_torch_archive(str(FIXTURES / "torch_tensors.pth"))
+    with np.load(FIXTURES / "torch_tensors.npz") as expected:
+        np.testing.assert_array_equal(expected["strided"], np.arange(12, dtype=np.float32).reshape(3, 4).T)
+        assert sorted(loaded) == sorted(expected.files)
+        for name in expected.files:
+            assert loaded[name].dtype == expected[name].dtype
+            np.testing.assert_array_equal(loaded[name], expected[name])
 
 
-def test_torch_archive_with_code_objects_is_refused(tmp_path):
-    torch.save({"weights": torch.zeros(2), "optimizer": torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], 0.1)},
-               str(tmp_path / "full.pth"))
+def test_torch_archive_with_code_objects_is_refused():
+    # torch.save of {"weights": tensor, "optimizer": torch.optim.SGD(...)}
     with pytest.raises(WeightConversionError, match="only tensors can be read"):
-        read_torch_archive(str(tmp_path / "full.pth"))
+        read_torch_archive(str(FIXTURES / "torch_optimizer.pth"))
 
 
-def test_bad_inputs_are_named(tmp_path, timm_model, capsys):
+def test_bad_inputs_are_named(tmp_path, capsys):
     truncated = tmp_path / "model.safetensors"
-    safetensors_torch.save_file(timm_model.state_dict(), str(truncated))
-    truncated.write_bytes(truncated.read_bytes()[:-1000])
+    truncated.write_bytes((FIXTURES / f"{TIMM}.safetensors").read_bytes()[:-1000])
     with pytest.raises(WeightConversionError, match="truncated"):
         read_safetensors(str(truncated))
 
     other = tmp_path / "resnet.safetensors"
-    safetensors_torch.save_file({"conv1.weight": torch.zeros(64, 3, 7, 7)}, str(other))
+    write_zero_safetensors(other, {"conv1.weight": {"dtype": "F32", "shape": [64, 3, 7, 7],
+                                                    "data_offsets": [0, 64 * 3 * 7 * 7 * 4]}})
     assert main(["--source", "timm", "--input", str(other), "--output", str(tmp_path / "x.ckpt")]) == 1
     assert "is not a timm MobileNetV1" in capsys.readouterr().err
 
-    head = tmp_path / "mobilenetv1_100h.safetensors"
-    safetensors_torch.save_file(timm.create_model("mobilenetv1_100h").state_dict(), str(head))
+    head = tmp_path / "mobilenetv1_100h.safetensors"  # timm's header of the head-conv variant, zero data
+    write_zero_safetensors(head, json.loads((FIXTURES / f"{TIMM}h_header.json").read_text()))
     assert main(["--source", "timm", "--input", str(head), "--output", str(tmp_path / "x.ckpt")]) == 1
     assert "bn2.bias" in capsys.readouterr().err  # the head conv's BN, named
 

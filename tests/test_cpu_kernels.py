@@ -1,8 +1,8 @@
 """Building the C++ CPU kernels and choosing between them and MindSpore's cells."""
 import pytest
 
-from src import cpu_kernels
-from src.cpu_kernels import kernel_library, resolve_implementation
+from src.cpu_kernels import build as cpu_kernels
+from src.cpu_kernels.build import kernel_library, resolve_implementation
 from src.model_utils.errors import UserInputError
 
 

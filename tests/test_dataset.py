@@ -115,7 +115,7 @@ def _record_ids(dataset):
 
 
 def test_training_shards_are_disjoint_halves(tmp_path):
-    from tests.data_factory import write_indexed_cifar_bin
+    from src.synthetic_data import write_indexed_cifar_bin
     write_indexed_cifar_bin(str(tmp_path / "data_batch_1.bin"))
     shards = [_record_ids(create_dataset1(str(tmp_path), True, batch_size=500, image_size=32, shard=(2, rank)))
               for rank in (0, 1)]

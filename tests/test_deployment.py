@@ -11,7 +11,7 @@ import mindspore as ms
 from mindspore import Tensor
 from PIL import Image
 
-from src.exporter import run_exported
+from src.deploy.exporter import run_exported
 from src.mobilenet_v1 import MobileNetV1
 from src.model_utils.errors import UserInputError
 from tests.conftest import ROOT, TINY_MODEL, run_entry_point

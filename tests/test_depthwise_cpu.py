@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from mindspore import Tensor, nn
 
-from src.depthwise_cpu import DepthwiseConv3x3CPU
+from src.cpu_kernels.depthwise import DepthwiseConv3x3CPU
 from tests.kernel_checks import assert_networks_match, output_and_gradients
 
 # (N, C, H, W, stride, padding): odd and even sizes, both strides, both paddings, 1x1 and 2x2 planes;
@@ -41,4 +41,4 @@ def test_kernel_matches_mindspore_conv2d_forward_and_backward(n, c, h, w, stride
 
 @pytest.mark.parametrize("padding", ["same", "symmetric"])
 def test_networks_share_parameters_and_outputs(padding):
-    assert_networks_match("depthwise_impl", class_num=10, width_multiplier=0.25, stem_stride=1, conv_padding=padding)
+    assert_networks_match("depthwise", class_num=10, width_multiplier=0.25, stem_stride=1, conv_padding=padding)

@@ -1,4 +1,6 @@
-"""The device an entry point runs on: the YAML's when this MindSpore has it, else CPU; a named absent one is an error."""
+"""The device an entry point runs on: the YAML's when this MindSpore has it, else CPU.
+
+A device the user names that this MindSpore lacks is an error."""
 import os
 
 import pytest
@@ -58,8 +60,8 @@ def test_named_absent_device_is_one_line_naming_the_flag(tmp_path, cifar_dirs, s
 def test_default_yaml_falls_back_to_cpu_for_eval(tmp_path, trained, cifar_dirs):
     out, _ = trained
     proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--checkpoint_path",
-                           os.path.join(out, "mobilenetv1-2_3.ckpt"), "--width_multiplier", "0.25", "--image_size", "32",
-                           "--num_samples", "32", "--batch_size", "32", cwd=tmp_path)
+                           os.path.join(out, "mobilenetv1-2_3.ckpt"), "--width_multiplier", "0.25",
+                           "--image_size", "32", "--num_samples", "32", "--batch_size", "32", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "device_target Ascend (from " in proc.stderr and FALLBACK in proc.stderr
     assert "result: {" in proc.stdout

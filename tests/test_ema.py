@@ -9,9 +9,9 @@ import pytest
 import mindspore as ms
 from mindspore import Tensor, nn
 
-from src.callbacks import CheckpointSaver, TrainingRecord
+from src.training.callbacks import CheckpointSaver, TrainingRecord
 from src.checkpoint import list_epoch_checkpoints, load_for_inference, restore_training_state
-from src.ema import WeightEMA
+from src.training.ema import WeightEMA
 from tests.conftest import run_entry_point
 from tests.test_training_lifecycle import TINY, step_losses
 

@@ -9,8 +9,8 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from src.mobilenet_v1 import MobileNetV1
+from src.synthetic_data import separable_cifar_images, write_cifar_bin
 from tests.conftest import TINY_MODEL, run_entry_point
-from tests.data_factory import separable_cifar_images, write_cifar_bin
 
 SMALL = TINY_MODEL
 RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\} ckpt=(\S+)")
@@ -22,7 +22,8 @@ def test_train_writes_official_checkpoint_names_and_logs(trained):
         "mobilenetv1-1_3.ckpt", "mobilenetv1-2_3.ckpt"]
     assert re.search(r"epoch: 2 step: 3, loss is [0-9.]+", proc.stdout)
     assert "per step time" in proc.stdout
-    assert "depthwise cpp, batchnorm cpp, pointwise cpp" in proc.stdout + proc.stderr  # 'auto' picks the C++ kernels on CPU
+    # 'auto' picks the C++ kernels on CPU
+    assert "depthwise cpp, batchnorm cpp, pointwise cpp" in proc.stdout + proc.stderr
     params = ms.load_checkpoint(os.path.join(out, "mobilenetv1-2_3.ckpt"))
     assert int(params["global_step"].asnumpy()[0]) == 6
     assert "moments.fc.weight" in params and params["network.26.0.weight"].shape == (256, 256, 1, 1)
@@ -107,7 +108,8 @@ def test_imagenet_trains_without_config_path(tmp_path, imagenet_root):
 
 @pytest.mark.parametrize("args,message", [
     (["--dataset_path", "/no/such/cifar"], "error: CIFAR-10 dataset folder not found: /no/such/cifar"),
-    (["--dataset", "imagenet2012", "--dataset_path", "/no/such/in"], "error: image folder not found: /no/such/in/train"),
+    (["--dataset", "imagenet2012", "--dataset_path", "/no/such/in"],
+     "error: image folder not found: /no/such/in/train"),
     (["--parameter_server", "True"], "parameter_server=True is not supported"),
     (["--crop_padding", "-1"], "error: crop_padding must be 0 or more pixels, got -1"),
     (["--depthwise_impl", "cpp", "--amp_level", "O2"], "depthwise_impl 'cpp' runs float32 on CPU only"),
@@ -149,8 +151,8 @@ def test_flag_typo_names_the_closest_key(tmp_path, script, typo, meant):
 def test_mixed_precision_trains_on_cpu(tmp_path, cifar_dirs, amp_level):
     # on CPU only a FixedLossScaleManager without overflow detection is accepted; train.py picks it
     proc = run_entry_point("train.py", "--dataset_path", cifar_dirs[0], *SMALL, "--epoch_size", "1",
-                           "--num_samples", "64", "--amp_level", amp_level, "--log_interval", "1", "--save_checkpoint_path", tmp_path,
-                           cwd=tmp_path)
+                           "--num_samples", "64", "--amp_level", amp_level, "--log_interval", "1",
+                           "--save_checkpoint_path", tmp_path, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"amp {amp_level}, CPU" in proc.stderr
     losses = [float(x) for x in re.findall(r"loss is ([0-9.]+),", proc.stdout)]

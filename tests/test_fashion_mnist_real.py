@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from src.convert_fashion_mnist import DEBIAN_IDX_DIR, convert
+from src.tools.convert_fashion_mnist import DEBIAN_IDX_DIR, convert
 from tests.conftest import run_entry_point
 
 RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\}")
@@ -17,7 +17,8 @@ RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': (
 @pytest.fixture(scope="module")
 def fashion_mnist(tmp_path_factory):
     idx_dir = os.environ.get("FASHION_MNIST_DIR", DEBIAN_IDX_DIR)
-    assert os.path.isdir(idx_dir), f"Fashion-MNIST IDX files not found in {idx_dir}: apt-get install dataset-fashion-mnist"
+    assert os.path.isdir(idx_dir), \
+        f"Fashion-MNIST IDX files not found in {idx_dir}: apt-get install dataset-fashion-mnist"
     return convert(idx_dir, str(tmp_path_factory.mktemp("fashion_mnist")), log=lambda _: None)
 
 

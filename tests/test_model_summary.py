@@ -1,7 +1,7 @@
 """The network against the paper (Howard et al. 2017, Tables 4, 6, 7): mult-adds and parameters."""
 import pytest
 
-from src.model_summary import main, summarize
+from src.tools.model_summary import main, summarize
 
 # (alpha, resolution) -> (million mult-adds, million parameters), 1000 classes
 PAPER = {(1.0, 224): (569, 4.2), (0.75, 224): (325, 2.6), (0.5, 224): (149, 1.3), (0.25, 224): (41, 0.5),

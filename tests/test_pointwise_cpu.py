@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from mindspore import Tensor, nn
 
-from src.pointwise_cpu import PointwiseConvCPU
+from src.cpu_kernels.pointwise import PointwiseConvCPU
 from tests.kernel_checks import assert_networks_match, output_and_gradients
 
 # (N, Ci, Co, H, W): planes under 256 pixels take the kernel's whole-batch product (1x1 to 8x8,
@@ -28,6 +28,6 @@ def test_kernel_matches_mindspore_conv2d_forward_and_backward(n, ci, co, h, w):
 
 @pytest.mark.parametrize("padding", ["same", "symmetric"])
 def test_networks_share_parameters_and_outputs(padding):
-    cpp = assert_networks_match("pointwise_impl", class_num=10, width_multiplier=0.25, stem_stride=1,
+    cpp = assert_networks_match("pointwise", class_num=10, width_multiplier=0.25, stem_stride=1,
                                 conv_padding=padding)
     assert sum(isinstance(cell, PointwiseConvCPU) for _, cell in cpp.cells_and_names()) == 13

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from src.model_utils.config import get_config
+from src.synthetic_data import write_image_folder
 from tests.conftest import ROOT, TINY_MODEL
-from tests.data_factory import write_image_folder
 
 SCRIPTS = {
     # script: (arguments that are all valid except for the checked one, index of DATASET_PATH)

@@ -10,9 +10,9 @@ from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.config import get_config
 from src.model_utils.errors import UserInputError
-from src.train_step import (NesterovMomentum, TrainStep, build_train_step, lr_per_batch, momentum_optimizer,
+from src.training.train_step import (NesterovMomentum, TrainStep, build_train_step, lr_per_batch, momentum_optimizer,
                             optimizer_step_of, optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
-from src.trainer import build_model
+from src.training.trainer import build_model
 from tests.conftest import TINY_MODEL, run_entry_point
 
 
@@ -273,7 +273,7 @@ def test_accumulation_builds_a_train_step_that_trains_and_evaluates(mode):
     net, (model, opt, _) = tiny_model(config)
     cell = model.train_network
     assert isinstance(cell, TrainStep) and cell.clip_grad and cell.accumulation_steps == 2
-    assert net.depthwise_impl == "cpp"
+    assert net.layers.kernels == {"depthwise", "batchnorm", "pointwise"}
     names = {p.name for p in cell.get_parameters()}
     assert {"accumulated_grads.fc.weight", "accumulated_micro_steps", "moments.fc.weight"} <= names
     if mode == "pynative":

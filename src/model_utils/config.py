@@ -1,11 +1,13 @@
 """One configuration for train.py, eval.py and export.py.
 
-A config is a YAML file of three documents: values, help strings, choices. Every key
+A config YAML holds values only; the help text and allowed values of every key live in one
+place, config_schema.yaml next to this file, so the YAMLs cannot disagree about them. Every key
 is also a ``--key`` command-line flag typed like the key's default value. Without
 ``--config_path`` the YAML is chosen from ``--dataset`` (and ``--device_target`` for
 GPU ImageNet), so ``python train.py --dataset imagenet2012`` gets ImageNet settings.
 A user YAML is checked against the default YAML of its dataset: unknown keys and
-wrongly typed values are errors, keys it lacks take the default values.
+wrongly typed values are errors, keys it lacks take the default values. A YAML in the official
+three-document layout (values, help, choices) loads too: its help and choices are ignored.
 """
 import argparse
 import difflib
@@ -18,6 +20,7 @@ import yaml
 from src.model_utils.errors import UserInputError
 
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config_schema.yaml")
 
 # (dataset, device_target) -> default YAML; device None matches any device.
 DEFAULT_CONFIGS = {
@@ -25,6 +28,12 @@ DEFAULT_CONFIGS = {
     ("imagenet2012", None): "default_config_imagenet.yaml",
     ("imagenet2012", "GPU"): "default_config_gpu_imagenet.yaml",
     ("fashion_mnist", None): "default_config_fashion_mnist.yaml",
+}
+
+# Official keys this repository dropped (nothing read them) -> what to use instead.
+REMOVED_KEYS = {
+    "checkpoint_file": "use --checkpoint_path (eval.py) or --ckpt_file (export.py)",
+    "dataset_name": "use --dataset (preprocess.py reads it; postprocess.py needs only --result_dir and --label_dir)",
 }
 
 
@@ -57,19 +66,32 @@ def default_config_path(dataset="cifar10", device_target=None):
     return os.path.join(ROOT_DIR, name)
 
 
-def parse_yaml(path):
-    """Read a 3-document config YAML into (values, helper, choices) dicts."""
+def _load_documents(path):
+    """The YAML documents of ``path`` (None for an empty one); ConfigError when unreadable."""
     if not os.path.isfile(path):
         raise ConfigError(f"config file not found: {path}")
     try:
         with open(path, encoding="utf-8") as f:
-            docs = [d for d in yaml.safe_load_all(f)]
+            return list(yaml.safe_load_all(f))
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
-    docs = [d if d is not None else {} for d in docs] + [{}] * (3 - len(docs))
+
+
+def read_values(path):
+    """The values of a config YAML: its first document (official help and choices documents after it are ignored)."""
+    docs = [{} if d is None else d for d in _load_documents(path)] or [{}]
     if len(docs) > 3 or not all(isinstance(d, dict) for d in docs):
         raise ConfigError(f"config file {path} must hold 1 to 3 YAML mappings (values, help, choices)")
-    return docs[0], docs[1], docs[2]
+    return docs[0]
+
+
+def load_schema(path=SCHEMA_PATH):
+    """{key: {"help": text, "choices": [allowed values]}} for every config key (choices optional)."""
+    return _load_documents(path)[0]
+
+
+def _removed(key):
+    return f"{key} was removed: {REMOVED_KEYS[key]}"
 
 
 def _parse_bool(text):
@@ -131,18 +153,24 @@ def _check_value(key, value, default):
     return value
 
 
-def _merge_with_schema(cfg, helper, choices, path):
-    """Check a user YAML against the default YAML of its dataset; fill keys it lacks."""
-    dataset = cfg.get("dataset", "cifar10")
-    schema_path = default_config_path(dataset, cfg.get("device_target"))
-    schema, schema_help, schema_choices = parse_yaml(schema_path)
-    unknown = sorted(set(cfg) - set(schema))
+def _merge_with_defaults(cfg, path):
+    """Check a user YAML against the default YAML of its dataset; fill keys it lacks.
+
+    A removed official key is dropped with a warning line, so a YAML copied from the official
+    repository still loads (as a flag it is an error: the user is typing it now)."""
+    for key in [key for key in cfg if key in REMOVED_KEYS]:
+        print(f"warning: {path}: {_removed(key)}; its value is ignored", file=sys.stderr)
+        del cfg[key]
+    defaults_path = default_config_path(cfg.get("dataset", "cifar10"), cfg.get("device_target"))
+    defaults = read_values(defaults_path)
+    unknown = sorted(set(cfg) - set(defaults))
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {unknown} (known keys are those of {os.path.basename(schema_path)})")
-    merged = dict(schema)
+        raise ConfigError(f"{path}: unknown key(s) {unknown} "
+                          f"(known keys are those of {os.path.basename(defaults_path)})")
+    merged = dict(defaults)
     for key, value in cfg.items():
-        merged[key] = _check_value(key, value, schema[key])
-    return merged, {**schema_help, **helper}, {**schema_choices, **choices}
+        merged[key] = _check_value(key, value, defaults[key])
+    return merged
 
 
 def _pick_config_path(argv):
@@ -157,18 +185,17 @@ def _pick_config_path(argv):
     return default_config_path(known.dataset, known.device_target)
 
 
-def _build_parser(cfg, helper, choices, config_path, description):
+def _build_parser(cfg, schema, config_path, description):
     parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
     parser.add_argument("--config_path", default=config_path, help="YAML config file (default: chosen by --dataset)")
     for key, default in cfg.items():
         if isinstance(default, dict):
             continue
-        kwargs = {"type": _parser_for(default), "default": default, "help": helper.get(key, "")}
-        if key in choices:
-            kwargs["choices"] = choices[key]
-        kwargs["metavar"] = key.upper()
-        if key in choices:
-            kwargs["help"] += f" (one of {choices[key]})"
+        kwargs = {"type": _parser_for(default), "default": default, "help": schema[key]["help"],
+                  "metavar": key.upper()}
+        if "choices" in schema[key]:
+            kwargs["choices"] = schema[key]["choices"]
+            kwargs["help"] += f" (one of {kwargs['choices']})"
         parser.add_argument("--" + key, **kwargs)
     return parser
 
@@ -180,10 +207,13 @@ def _check_unknown_flags(parser, unknown, keys):
         flag = arg.split("=", 1)[0]
         if not flag.startswith("--"):
             parser.error(f"unexpected argument '{arg}' (every setting is a --key value pair)")
+        if flag[2:] in REMOVED_KEYS:
+            parser.error(_removed(flag[2:]))
         close = difflib.get_close_matches(flag, known, n=3, cutoff=0.75)
         hint = "see --help for the known flags"
         if close:
-            hint = "did you mean " + (" or ".join(close) if len(close) < 3 else f"{close[0]}, {close[1]} or {close[2]}") + "?"
+            names = " or ".join(close) if len(close) < 3 else f"{close[0]}, {close[1]} or {close[2]}"
+            hint = f"did you mean {names}?"
         parser.error(f"{flag}: unknown flag; {hint}")
 
 
@@ -198,14 +228,15 @@ def get_config(argv=None, description="MobileNetV1"):
     error_parser = argparse.ArgumentParser(prog=os.path.basename(sys.argv[0]))
     try:
         config_path = _pick_config_path(argv)
-        cfg, helper, choices = _merge_with_schema(*parse_yaml(config_path), config_path)
+        cfg = _merge_with_defaults(read_values(config_path), config_path)
     except ConfigError as err:
         error_parser.error(str(err))
-    parser = _build_parser(cfg, helper, choices, config_path, description)
+    schema = load_schema()
+    parser = _build_parser(cfg, schema, config_path, description)
     args, unknown = parser.parse_known_args(argv)
     _check_unknown_flags(parser, unknown, cfg)
-    for key, allowed in choices.items():
+    for key, entry in schema.items():
         value = getattr(args, key, None)
-        if key in cfg and value not in allowed:
-            parser.error(f"key '{key}': {value!r} is not one of {allowed} ({config_path})")
+        if key in cfg and "choices" in entry and value not in entry["choices"]:
+            parser.error(f"key '{key}': {value!r} is not one of {entry['choices']} ({config_path})")
     return Config(vars(args))

@@ -40,8 +40,7 @@ def resolve_device_target(config, named_by_user):
 def init_context(config, distributed=False):
     """Set graph mode and the device; with ``distributed``, join the job and set data parallelism.
 
-    Returns (rank, group_size). ``config.device_num`` is updated to the group size, so the
-    dataset shards itself across the job.
+    Returns (rank, group_size); ``config`` is only read.
     """
     ms.set_context(mode=ms.GRAPH_MODE)
     target = config.device_target
@@ -54,7 +53,6 @@ def init_context(config, distributed=False):
     from mindspore.communication import get_group_size, get_rank, init
     init()
     group_size = get_group_size()
-    config.device_num = group_size
     ms.reset_auto_parallel_context()
     ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True,
                                  device_num=group_size)

@@ -45,8 +45,14 @@ def verify_export(net, path, image, tolerance=1e-4):
     return diff
 
 
+def export_input_shape(config):
+    """[batch_size, 3, height, width] of the exported input; a width or height of 0 (the default) is image_size,
+    so a model trained at --image_size 32 exports at 32x32 without more flags."""
+    return [config.batch_size, 3, config.height or config.image_size, config.width or config.image_size]
+
+
 def export_model(config):
-    """Write ``config.file_name`` + suffix for input [batch_size, 3, height, width]; return the path.
+    """Write ``config.file_name`` + suffix for the input of ``export_input_shape``; return the path.
 
     With ``config.verify`` the written file is loaded back and compared with the network on a
     random batch; the path and the max abs difference are returned then.
@@ -57,7 +63,7 @@ def export_model(config):
     net = create_network(config, exportable=True)
     load_for_inference(net, config.ckpt_file)
     net.set_train(False)
-    image = Tensor(np.zeros([config.batch_size, 3, config.height, config.width], np.float32))
+    image = Tensor(np.zeros(export_input_shape(config), np.float32))
     if config.file_format == "ONNX":
         ms.onnx.export(net, image, file_name=config.file_name, input_names=["x"], output_names=["logits"])
     else:

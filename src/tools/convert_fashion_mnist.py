@@ -6,7 +6,8 @@ Each 28x28 grey image is zero-padded to 32x32 and repeated over 3 channels; a re
 ``<output_dir>/fashion-mnist-verify-bin/test_batch.bin`` (10,000 test images).
 Files are written atomically; a second run with the same input does nothing.
 
-    python -m src.convert_fashion_mnist --idx_dir /usr/share/datasets/fashion-mnist --output_dir data/fashion_mnist
+    python -m src.tools.convert_fashion_mnist --idx_dir /usr/share/datasets/fashion-mnist \
+        --output_dir data/fashion_mnist
 """
 import argparse
 import gzip

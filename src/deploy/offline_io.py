@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from src.dataset import create_dataset_from_config
+from src.model_utils.config import Config
 from src.model_utils.errors import UserInputError
 
 DATA_FOLDER = "00_data"
@@ -17,9 +18,11 @@ LABEL_FILE = "labels.json"
 
 
 def write_inputs(config, result_path):
-    """Write every evaluation image of the config's dataset; return (count, label file path)."""
-    config.batch_size = 1
-    dataset = create_dataset_from_config(config, do_train=False)
+    """Write every evaluation image of the config's dataset; return (count, label file path).
+
+    The pipeline runs with batch 1 (the harness reads one image per file); ``config`` is left as it is.
+    """
+    dataset = create_dataset_from_config(Config({**config.to_dict(), "batch_size": 1}), do_train=False)
     data_dir = os.path.join(result_path, DATA_FOLDER)
     os.makedirs(data_dir, exist_ok=True)
     labels = {}

@@ -1,4 +1,4 @@
-"""Small data sets in the real on-disk formats, generated for tests and benchmarks.
+"""Small data sets in the real on-disk formats, generated for the tests and bench/ (which share it).
 
 Images carry a class-dependent pattern so that a few training steps can learn something.
 """

@@ -1,7 +1,7 @@
 """BatchNorm2d + ReLU6/ReLU for CPU training, fused in this repository's C++ kernel.
 
 MindSpore's CPU BatchNorm (oneDNN's plain-NCHW path) and the activation after it took about a third
-of a MobileNetV1 training step at 32x32; ``src/kernels/batchnorm_activation.cc`` computes batch
+of a MobileNetV1 training step at 32x32; ``src/cpu_kernels/batchnorm_activation.cc`` computes batch
 statistics, normalisation and activation in one op, and the whole backward in another. The cell
 holds ``nn.BatchNorm2d``'s parameters under its names (``gamma``, ``beta``, ``moving_mean``,
 ``moving_variance``) and updates the moving statistics the same way (momentum 0.9, epsilon 1e-5),
@@ -12,7 +12,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import initializer
 from mindspore.common.parameter import Parameter
 
-from src.cpu_kernels import kernel_library
+from src.cpu_kernels.build import kernel_library
 
 KERNEL_ACTIVATIONS = {"relu6": "ReLU6", "relu": "ReLU"}
 EPSILON = 1e-5  # as nn.BatchNorm2d's default; the kernel also uses its momentum, 0.9

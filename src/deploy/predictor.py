@@ -1,17 +1,18 @@
 """Top-5 predictions for image files from a checkpoint, a MINDIR or an ONNX file (predict.py).
 
-Images are prepared the way the evaluation pipeline prepares its data set: ImageNet images are
-resized and center-cropped; CIFAR-10 images resized to 32x32; Fashion-MNIST images turned grey,
-resized to 28x28 and padded to 32x32 as the converter does. Then normalised like eval.py.
+Images go through the evaluation pipeline's own operations: ImageNet files are decoded, resized and
+center-cropped; CIFAR-10 images are first resized to 32x32, Fashion-MNIST images turned grey,
+resized to 28x28 and padded to 32x32 as the converter does, then normalised like eval.py.
 """
 import os
 
 import numpy as np
+import mindspore.dataset.transforms as transforms
 from PIL import Image, UnidentifiedImageError
 
 from src.checkpoint import load_for_inference
-from src.dataset import CIFAR_FORMAT_STATS, IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD
-from src.exporter import load_exported
+from src.dataset import IMAGE_EXTENSIONS, cifar_eval_ops, imagenet_eval_ops
+from src.deploy.exporter import load_exported
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import UserInputError
 
@@ -34,34 +35,33 @@ def image_files(path):
     raise UserInputError(f"image file or folder not found: {path}")
 
 
-def prepare(path, config):
-    """One image as a float32 [3, H, W] array, preprocessed as the evaluation pipeline does."""
+def _stored_form(path, dataset):
+    """An image file as the CIFAR-10 binary layout stores its data set: 32x32 RGB, or for Fashion-MNIST
+    grey 28x28 padded to 32x32 and repeated over 3 channels, as the converter writes it."""
     try:
         image = Image.open(path)
         image.load()
     except (UnidentifiedImageError, OSError) as err:
         raise UserInputError(f"cannot read image {path}: {err}") from err
-    size = config.image_size
+    if dataset == "fashion_mnist":
+        grey = np.asarray(image.convert("L").resize((28, 28), Image.BILINEAR))
+        return np.repeat(np.pad(grey, 2)[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB").resize((32, 32), Image.BILINEAR))
+
+
+def prepare(path, config):
+    """One image as a float32 [3, H, W] array: the evaluation pipeline's own operations (src/dataset.py).
+
+    ImageNet files are decoded, resized and centre-cropped as eval.py does; other images are first
+    brought to the stored form of their data set, then normalised as eval.py does."""
     if config.dataset == "imagenet2012":
-        image = image.convert("RGB")
-        short = int(size * 256 / 224)
-        scale = short / min(image.size)
-        image = image.resize((max(short, round(image.width * scale)), max(short, round(image.height * scale))),
-                             Image.BILINEAR)
-        left, top = (image.width - size) // 2, (image.height - size) // 2
-        pixels = np.asarray(image.crop((left, top, left + size, top + size)), np.float32)
-        mean, std = np.array(IMAGENET_MEAN), np.array(IMAGENET_STD)
+        ops, data = imagenet_eval_ops(config.image_size), np.fromfile(path, np.uint8)
     else:
-        if config.dataset == "fashion_mnist":
-            grey = np.asarray(image.convert("L").resize((28, 28), Image.BILINEAR))
-            pixels = np.repeat(np.pad(grey, 2)[:, :, None], 3, axis=2)
-        else:
-            pixels = np.asarray(image.convert("RGB").resize((32, 32), Image.BILINEAR))
-        if size != 32:
-            pixels = np.asarray(Image.fromarray(pixels).resize((size, size), Image.BILINEAR))
-        mean, std = (np.array(v) * 255 for v in CIFAR_FORMAT_STATS[config.dataset])
-        pixels = pixels.astype(np.float32)
-    return ((pixels - mean) / std).transpose(2, 0, 1).astype(np.float32)
+        ops, data = cifar_eval_ops(config.image_size, config.dataset), _stored_form(path, config.dataset)
+    try:
+        return np.asarray(transforms.Compose(ops)(data), np.float32)
+    except RuntimeError as err:
+        raise UserInputError(f"cannot read image {path}: {err}") from err
 
 
 def class_names(config):

@@ -1,6 +1,6 @@
 """Parameters and mult-adds of MobileNetV1, per layer and in total, counted from the built network.
 
-    python -m src.model_summary --width_multiplier 0.75 --image_size 224 --class_num 1000 [--per_layer]
+    python -m src.tools.model_summary --width_multiplier 0.75 --image_size 224 --class_num 1000 [--per_layer]
 
 Mult-adds count the convolutions and the classifier (as the paper's Table 2 does); parameters are
 the trainable ones (BatchNorm gamma/beta included; moving statistics excluded).

@@ -13,16 +13,16 @@ import mindspore.dataset as ds
 from mindspore import nn, Tensor
 from mindspore.train import Model
 
-from src.callbacks import CheckpointSaver, EvalMonitor, ProgressMonitor, TrainingRecord
+from src.training.callbacks import CheckpointSaver, EvalMonitor, ProgressMonitor, TrainingRecord
 from src.checkpoint import list_epoch_checkpoints, load_pretrained, restore_training_state
 from src.CrossEntropySmooth import create_loss
 from src.dataset import create_dataset_from_config
-from src.ema import EMAUpdater, WeightEMA
+from src.training.ema import EMAUpdater, WeightEMA
 from src.evaluator import accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import Interrupted, UserInputError
-from src.train_step import (accumulation_steps, build_train_step, lr_per_batch, momentum_optimizer,
+from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, momentum_optimizer,
                             optimizer_step_of, optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
 
 logger = logging.getLogger(__name__)
@@ -89,9 +89,9 @@ def resume_checkpoint(config, ckpt_dir):
 def build_model(config, net, lr):
     """Model with Momentum (grouped weight decay, Nesterov), the loss, amp level and a loss scale valid on the device.
 
-    With ``clip_grad`` or ``gradient_accumulation_steps`` > 1 the Model trains a ``src.train_step.TrainStep``
+    With ``clip_grad`` or ``gradient_accumulation_steps`` > 1 the Model trains a ``src.training.train_step.TrainStep``
     (``model.train_network``); otherwise it is the standard Model (``nn.TrainOneStepCell``). ``lr`` is
-    counted in optimizer steps (``src.train_step.optimizer_steps_per_epoch``).
+    counted in optimizer steps (``src.training.train_step.optimizer_steps_per_epoch``).
     """
     amp_level = resolve_amp_level(config)
     loss_scale = 1.0 if amp_level == "O0" else float(config.loss_scale)
@@ -211,13 +211,12 @@ def train(config, rank=0, distributed=False):
     record.last_saved = resume_from
     summary = None
     if config.enable_summary:
-        from src.mindinsight_summary import SummaryScalars
+        from src.training.mindinsight_summary import SummaryScalars
         summary = SummaryScalars(os.path.join(ckpt_dir, "summary"))
     callbacks = training_callbacks(config, record, model, lr, eval_dataset, ckpt_dir, summary, ema)
-    logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, depthwise %s, "
-                "batchnorm %s, pointwise %s", start_epoch + 1, config.epoch_size, steps, config.batch_size,
-                config.image_size, config.width_multiplier, amp_level, config.device_target, net.depthwise_impl,
-                net.batchnorm_impl, net.pointwise_impl)
+    logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, %s",
+                start_epoch + 1, config.epoch_size, steps, config.batch_size, config.image_size,
+                config.width_multiplier, amp_level, config.device_target, net.layers.describe())
     if distributed:
         logger.info("rank %d reads shard %d of %d of the training set (%d images per epoch)", rank, rank,
                     config.device_num, steps * config.batch_size)
@@ -231,7 +230,7 @@ def train(config, rank=0, distributed=False):
         if summary is not None:
             summary.close()
         if os.path.exists(record.metrics_path):
-            from src.training_plot import plot_metrics
+            from src.training.training_plot import plot_metrics
             logger.info("curves: %s", plot_metrics(record.metrics_path, os.path.join(ckpt_dir, "curves.png")))
     if record.diverged_at:
         epoch, step, loss = record.diverged_at

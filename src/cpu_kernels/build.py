@@ -1,4 +1,4 @@
-"""Build and load this repository's C++ CPU kernels (src/kernels/*.cc) for MindSpore AOT custom ops.
+"""Build and load this repository's C++ CPU kernels (src/cpu_kernels/*.cc) for MindSpore AOT custom ops.
 
 A library is compiled once per source version and CPU type with the system C++ compiler
 (``g++ -O3 -march=native -fopenmp``, linked against the MindSpore libraries it calls) into
@@ -19,7 +19,7 @@ import tempfile
 
 from src.model_utils.errors import UserInputError
 
-KERNEL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
+KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
 COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 IMPLEMENTATIONS = ("auto", "mindspore", "cpp")
 # Libraries of MindSpore's own lib/ folder a kernel links against (oneDNN's sgemm for the 1x1 convolutions).
@@ -60,7 +60,7 @@ def _link_flags(kernel, config_key):
 
 @functools.lru_cache(maxsize=None)
 def _library_name(kernel, link_flags=()):
-    """File name of the library for this source, the shared headers (kernels/*.h), these flags, the
+    """File name of the library for this source, the shared headers (*.h), these flags, the
     libraries it links and this CPU (hashed once per process: every layer asks for its library)."""
     sources = [f"{kernel}.cc"] + sorted(name for name in os.listdir(KERNEL_DIR) if name.endswith(".h"))
     key = b""
@@ -72,7 +72,7 @@ def _library_name(kernel, link_flags=()):
 
 
 def kernel_library(kernel, config_key):
-    """Path of the compiled library of src/kernels/<kernel>.cc, compiling it first when this source
+    """Path of the compiled library of src/cpu_kernels/<kernel>.cc, compiling it first when this source
     version has none; errors name ``config_key``, the option that turns the kernel off."""
     link_flags = _link_flags(kernel, config_key)
     library = os.path.join(_cache_dir(), _library_name(kernel, tuple(link_flags)))

@@ -1,7 +1,7 @@
 """Weights from timm or mindcv -> a checkpoint with this project's (the official) parameter names.
 
-    python -m src.convert_weights --source timm --input model.safetensors --output mobilenetv1_timm.ckpt
-    python -m src.convert_weights --source mindcv --input mobilenet_v1_100.ckpt --output mobilenetv1_mindcv.ckpt
+    python -m src.tools.convert_weights --source timm --input model.safetensors --output mobilenetv1_timm.ckpt
+    python -m src.tools.convert_weights --source mindcv --input mobilenet_v1_100.ckpt --output mobilenetv1_mindcv.ckpt
 
 timm's ``mobilenetv1_100`` / ``mobilenetv1_125`` state dicts (``.safetensors``, or ``.pth``/``.bin``/``.pth.tar``
 written by ``torch.save``; read without PyTorch, tensors only, nothing in the file is executed) and mindcv's
@@ -205,7 +205,8 @@ def save(converted, output):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Convert timm or mindcv MobileNetV1 weights to this project's checkpoint")
+    parser = argparse.ArgumentParser(
+        description="Convert timm or mindcv MobileNetV1 weights to this project's checkpoint")
     parser.add_argument("--source", choices=SOURCES, required=True)
     parser.add_argument("--input", required=True, help="timm: .safetensors or torch.save file; mindcv: .ckpt")
     parser.add_argument("--output", required=True, help="checkpoint to write (.ckpt)")

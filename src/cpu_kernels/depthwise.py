@@ -1,17 +1,17 @@
 """Depthwise 3x3 convolution for CPU training, run by this repository's C++ kernel.
 
 MindSpore's CPU ``Conv2d(group=channels)`` takes about 60 % of a MobileNetV1 training step at
-32x32 (oneDNN's plain-NCHW depthwise path); ``src/kernels/depthwise_conv3x3.cc`` computes the same
+32x32 (oneDNN's plain-NCHW depthwise path); ``src/cpu_kernels/depthwise_conv3x3.cc`` computes the same
 forward and backward as two MindSpore AOT custom ops (the full Fashion-MNIST recipe's training
-steps: 2.0x faster, README "C++ depthwise kernel"). The cell keeps ``nn.Conv2d``'s parameter (``weight``,
+steps: 2.0x faster, docs/cpu_kernels.md). The cell keeps ``nn.Conv2d``'s parameter (``weight``,
 shape (C, 1, 3, 3)), so checkpoints move freely between the two implementations; export always
-uses ``nn.Conv2d`` (custom ops do not export). src/cpu_kernels.py builds the library.
+uses ``nn.Conv2d`` (custom ops do not export). build.py builds the library.
 """
 from mindspore import nn
 from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
-from src.cpu_kernels import kernel_library, weight_op
+from src.cpu_kernels.build import kernel_library, weight_op
 
 
 def _output_length(length, stride, same_padding):

@@ -2,16 +2,16 @@
 
 After the depthwise and BatchNorm kernels, MindSpore's CPU 1x1 ``Conv2d`` is the largest cost of a
 MobileNetV1 training step at 32x32: it multiplies image by image, and on the 4x4 and 2x2 planes of
-the last layers those products are too thin to run fast. ``src/kernels/pointwise_conv.cc`` makes
+the last layers those products are too thin to run fast. ``src/cpu_kernels/pointwise_conv.cc`` makes
 the whole batch one product there (oneDNN's sgemm from MindSpore's own libdnnl). The cell keeps
 ``nn.Conv2d``'s parameter (``weight``, shape (Co, Ci, 1, 1)), so checkpoints move freely between the
-two implementations; export always uses ``nn.Conv2d``. src/cpu_kernels.py builds the library.
+two implementations; export always uses ``nn.Conv2d``. build.py builds the library.
 """
 from mindspore import nn
 from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
-from src.cpu_kernels import kernel_library, weight_op
+from src.cpu_kernels.build import kernel_library, weight_op
 
 
 class PointwiseConvCPU(nn.Cell):
