@@ -247,6 +247,9 @@ RECIPE_PHRASES = [
     (r"label smoothing ([\d.]+)", lambda eps: {"use_label_smooth": True, "label_smooth_factor": float(eps)}),
     (r"weight decay ([\d.e-]+)", lambda wd: {"weight_decay": float(wd)}),
     (r"validation every (\d+) epochs", lambda n: {"eval_interval": int(n)}),
+    (r"EMA ([\d.]+)", lambda decay: {"ema": True, "ema_decay": float(decay)}),
+    (r"random erasing p ([\d.]+) area ([\d.]+)-([\d.]+)",
+     lambda p, low, high: {"re_prob": float(p), "re_scale": [float(low), float(high)]}),
 ]
 
 
