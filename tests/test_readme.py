@@ -1,0 +1,41 @@
+"""The two manuals show the same commands, and the entry-point commands they show parse as written."""
+import os
+import re
+import shlex
+
+import pytest
+
+from src.model_utils.config import get_config
+from tests.conftest import ROOT
+
+ENTRY_POINTS = ("train.py", "eval.py", "export.py", "predict.py")
+
+
+def bash_blocks(name):
+    with open(os.path.join(ROOT, name), encoding="utf-8") as f:
+        return re.findall(r"```bash\n(.*?)```", f.read(), flags=re.S)
+
+
+def entry_point_commands():
+    """(script, argv) of every `python <entry point> ...` line, placeholders given a value of their kind."""
+    commands = []
+    for block in bash_blocks("README.md"):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\[--[^\]]*\]", "", line)  # optional flags: [--verify True]
+            words = shlex.split(line.split(" > ")[0].split(" &> ")[0].rstrip("& "))
+            if len(words) > 1 and words[0] == "python" and words[1] in ENTRY_POINTS:
+                argv = [re.sub(r"^\[([^|\]]+)(\|[^\]]*)?\]$", r"\1", w) for w in words[2:]]
+                commands.append((words[1], ["default_config.yaml" if w == "CONFIG_PATH" else w for w in argv]))
+    return commands
+
+
+def test_both_readmes_show_the_same_commands():
+    english, chinese = bash_blocks("README.md"), bash_blocks("README_CN.md")
+    assert len(english) >= 10
+    assert english == chinese
+
+
+@pytest.mark.parametrize("script,argv", entry_point_commands())
+def test_readme_entry_point_commands_parse(script, argv):
+    config = get_config(argv)
+    assert config.config_path.endswith(".yaml")
