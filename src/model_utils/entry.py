@@ -29,3 +29,6 @@ def run_entry(main, description):
     except UserInputError as err:
         print(f"{'stopped' if isinstance(err, Interrupted) else 'error'}: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
+    except KeyboardInterrupt:  # a second Ctrl-C while training, or one outside training
+        print("aborted (Ctrl-C); the last checkpoint on disk is intact", file=sys.stderr)
+        sys.exit(Interrupted.exit_code)

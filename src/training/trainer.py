@@ -115,17 +115,22 @@ def build_model(config, net, lr):
 
 
 class _StopOnSignal:
-    """First Ctrl-C / SIGTERM: finish the step, save, stop. A second Ctrl-C aborts at once."""
+    """First Ctrl-C / SIGTERM: finish the step, save, stop. A second one aborts at once.
+
+    While MindSpore's data pipeline runs, its own SIGINT handler turns Ctrl-C into a SIGTERM, so
+    the two are handled alike and the log does not name which one came.
+    """
 
     def __init__(self, record):
         self.record = record
         self.previous = {}
 
     def _handle(self, signum, _frame):
-        logger.warning("%s received: stopping after this step and saving a checkpoint (Ctrl-C again to abort)",
-                       signal.Signals(signum).name)
+        if self.record.interrupted:
+            raise KeyboardInterrupt
+        logger.warning("stop requested (Ctrl-C or SIGTERM): stopping after this step and saving a checkpoint "
+                       "(Ctrl-C again to abort)")
         self.record.interrupted = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def __enter__(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
