@@ -16,4 +16,4 @@ def main(config):
 
 
 if __name__ == "__main__":
-    run_entry(main, "Score C++ inference results")
+    run_entry(main, "Score C++ inference results", uses_device=False)

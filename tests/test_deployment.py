@@ -236,3 +236,16 @@ def test_postprocess_names_missing_results(tmp_path):
     (tmp_path / "labels.json").write_text(json.dumps({"img_000000": 3}))
     proc = run_entry_point("postprocess.py", "--result_dir", tmp_path, "--label_dir", tmp_path / "labels.json")
     assert proc.returncode == 1 and "no inference result for img_000000" in proc.stderr
+
+
+def test_postprocess_writes_only_the_accuracy_lines(tmp_path):
+    """acc.log is postprocess.py's output: no device line (it runs nothing on a device), the official lines."""
+    (tmp_path / "labels.json").write_text(json.dumps({"img_000000": 3, "img_000001": 1}))
+    for name, best in (("img_000000", 3), ("img_000001", 0)):
+        logits = np.zeros(10, np.float32)
+        logits[best] = 1.0
+        logits.tofile(tmp_path / f"{name}_0.bin")
+    proc = run_entry_point("postprocess.py", "--result_dir", tmp_path, "--label_dir", tmp_path / "labels.json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["'top1 acc': 0.5", "'top5 acc': 1.0", "images: 2"]
+    assert "device_target" not in proc.stderr

@@ -15,16 +15,18 @@ def setup_logging(rank=None):
                         datefmt="%Y-%m-%d %H:%M:%S", force=True)
 
 
-def run_entry(main, description):
+def run_entry(main, description, uses_device=True):
     """Parse the config (exit 2 on a config error), run ``main(config)``; bad input exits 1, Ctrl-C 130.
 
     With ``enable_modelarts`` the run is wrapped by the ModelArts data/output synchronisation.
-    The device is settled here, once, before anything reads it (see ``resolve_device_target``).
+    The device is settled here, once, before anything reads it (see ``resolve_device_target``);
+    an entry point that runs nothing on a device (postprocess.py) passes ``uses_device=False``.
     """
     config = get_config(description=description)
     setup_logging()
     try:
-        config.device_target = resolve_device_target(config, "device_target" in flags_given(sys.argv[1:]))
+        if uses_device:
+            config.device_target = resolve_device_target(config, "device_target" in flags_given(sys.argv[1:]))
         moxing_wrapper(config)(main)(config)
     except UserInputError as err:
         print(f"{'stopped' if isinstance(err, Interrupted) else 'error'}: {err}", file=sys.stderr)
