@@ -23,7 +23,8 @@ from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import Interrupted, UserInputError
 from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, momentum_optimizer,
-                            optimizer_step_of, optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
+                                     optimizer_step_of, optimizer_steps_per_epoch, resume_batch_step,
+                                     uses_train_step)
 
 logger = logging.getLogger(__name__)
 NO_DECAY_KEYS = ("beta", "gamma", "bias")
