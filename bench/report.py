@@ -56,7 +56,8 @@ def inference_rows(m, shapes):
     for size, batch in shapes:
         key = f"{size}x{batch}"
         row = {"workload": f"infer {size}x{size} b{batch}", "torch": m[f"infer_torch_{key}"],
-               "ms_ckpt": m[f"infer_ms_ckpt_{key}"], "mindir": m[f"infer_ms_mindir_{key}"],
+               "ms_ckpt": m[f"infer_ms_ckpt_{key}"], "ms_cells": m[f"infer_ms_cells_{key}"],
+               "mindir": m[f"infer_ms_mindir_{key}"],
                "ort": m[f"infer_ort_ort_{key}"], "predict": m[f"infer_ort_predict_{key}"],
                "cpp": m.get(f"infer_cpp_{key}"), "batch": batch, "size": size}
         rows.append(row)
@@ -84,18 +85,20 @@ def markdown(m, rounds, profile, train_shapes, infer_shapes, elapsed):
         lines.append(f"| {r['workload']} | {r['mindspore']:.1f} | {r['torch']:.1f} | **{r['ratio']:.2f}** | "
                      f"{r['ms_gflops']:.0f} ({100 * r['ms_gflops'] / matmul:.0f} %) | "
                      f"{r['torch_gflops']:.0f} ({100 * r['torch_gflops'] / matmul:.0f} %) | {r['spread']} |")
-    lines += ["", "Inference (latency at batch 1, throughput otherwise). Ratio = onnxruntime time / the path's time "
-              "(1.00 = as fast as onnxruntime). predict.py's path for an ONNX model is "
-              "src.deploy.exporter.load_exported (onnxruntime with an input-shape check).", "",
-              "| workload | PyTorch eager | MindSpore checkpoint | MindSpore MINDIR | onnxruntime | "
-              "predict.py (ONNX) | C++ harness (Lite) |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "Inference (latency at batch 1, throughput otherwise). Ratio = PyTorch eager time / the path's "
+              "time (1.00 = as fast as PyTorch eager). MindSpore checkpoint: what eval.py, validation and "
+              "predict.py run on CPU (BatchNorm folded, src/cpu_kernels/inference.cc); MindSpore cells: the same "
+              "checkpoint on the network's eval-mode cells (--inference_impl mindspore). predict.py's path for "
+              "an ONNX model is src.deploy.exporter.load_exported (onnxruntime with an input-shape check).", "",
+              "| workload | PyTorch eager | MindSpore checkpoint | MindSpore cells | MindSpore MINDIR | onnxruntime | "
+              "predict.py (ONNX) | C++ harness (Lite) |", "|---|---|---|---|---|---|---|---|"]
     for r in inference_rows(m, infer_shapes):
         cells = []
-        for name in ("torch", "ms_ckpt", "mindir", "ort", "predict", "cpp"):
+        for name in ("torch", "ms_ckpt", "ms_cells", "mindir", "ort", "predict", "cpp"):
             value = r[name]
             text = _fmt_latency(value, r["batch"])
-            if value is not None and name != "ort":
-                text += f" ({r['ort'] / value:.2f})"
+            if value is not None and name != "torch":
+                text += f" ({r['torch'] / value:.2f})"
             cells.append(text)
         lines.append(f"| {r['workload']} | " + " | ".join(cells) + " |")
     lines += ["", "Data pipelines (training augmentations, normalisation, batching; "
@@ -139,16 +142,16 @@ def chart(path, m, rounds, train_shapes, infer_shapes):
     left.set_title("Training step")
     left.legend(fontsize=8)
     infer = inference_rows(m, infer_shapes)
-    names = [("ms_ckpt", "MindSpore ckpt"), ("mindir", "MINDIR"), ("torch", "PyTorch"),
-             ("predict", "predict.py (ONNX)"), ("cpp", "C++ (Lite)")]
-    width = 0.16
+    names = [("ms_ckpt", "MindSpore ckpt"), ("ms_cells", "MindSpore cells"), ("mindir", "MINDIR"),
+             ("ort", "onnxruntime"), ("predict", "predict.py (ONNX)"), ("cpp", "C++ (Lite)")]
+    width = 0.14
     for i, (key, label) in enumerate(names):
-        values = [r["ort"] / r[key] if r[key] else 0 for r in infer]
-        right.bar([x + (i - 2) * width for x in range(len(infer))], values, width, label=label)
+        values = [r["torch"] / r[key] if r[key] else 0 for r in infer]
+        right.bar([x + (i - 2.5) * width for x in range(len(infer))], values, width, label=label)
     right.axhline(1.0, color="black", linewidth=0.8)
     right.set_xticks(range(len(infer)), [r["workload"].replace("infer ", "") for r in infer])
-    right.set_ylabel("speed relative to onnxruntime")
-    right.set_title("Inference (1.0 = onnxruntime)")
+    right.set_ylabel("speed relative to PyTorch eager")
+    right.set_title("Inference (1.0 = PyTorch eager)")
     right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -123,20 +123,26 @@ def export_models(out_dir, shapes, classes=1000):
 
 
 def mindspore_infer(files, shapes, classes=1000, steps=20, warmup=3):
-    """The checkpoint's network in GRAPH_MODE, and the exported MINDIR through nn.GraphCell."""
+    """The checkpoint as eval.py, validation and predict.py run it on CPU (BatchNorm folded, the C++
+    inference kernel: inference_impl cpp), the same network's eval-mode cells (inference_impl mindspore,
+    the path before that kernel), and the exported MINDIR through nn.GraphCell; GRAPH_MODE."""
+    from types import SimpleNamespace
     sys.path.insert(0, ROOT)
     import src  # noqa: F401
     import mindspore as ms
     from src.checkpoint import load_for_inference
+    from src.cpu_kernels import KERNELS, inference_network
     from src.mobilenet_v1 import MobileNetV1
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
-    net = MobileNetV1(class_num=classes)
+    net = MobileNetV1(class_num=classes, kernels=tuple(KERNELS))
     load_for_inference(net, files["ckpt"])
-    net.set_train(False)
+    folded = inference_network(net, SimpleNamespace(inference_impl="cpp", device_target="CPU", amp_level="O0"))
+    cells = inference_network(net, SimpleNamespace(inference_impl="mindspore", device_target="CPU", amp_level="O0"))
     results = {}
     for size, batch in shapes:
         x = ms.Tensor(batch_of(size, batch, classes)[0])
-        results[f"ckpt_{size}x{batch}"] = median_seconds(lambda: net(x).asnumpy(), steps, warmup)
+        results[f"ckpt_{size}x{batch}"] = median_seconds(lambda: folded(x).asnumpy(), steps, warmup)
+        results[f"cells_{size}x{batch}"] = median_seconds(lambda: cells(x).asnumpy(), steps, warmup)
         graph = ms.nn.GraphCell(ms.load(files[f"mindir_{size}x{batch}"]))
         results[f"mindir_{size}x{batch}"] = median_seconds(lambda: graph(x).asnumpy(), steps, warmup)
     return results

@@ -5,6 +5,7 @@ from mindspore import nn, ops
 from mindspore.train import Model, Top1CategoricalAccuracy, TopKCategoricalAccuracy
 
 from src.checkpoint import load_for_inference
+from src.cpu_kernels import FoldedMobileNetV1, inference_network, uses_inference_kernel
 from src.CrossEntropySmooth import create_loss
 from src.dataset import create_dataset_from_config, dataset_folder
 from src.mobilenet_v1 import create_network
@@ -60,6 +61,25 @@ class ViewAveraged(nn.Cell):
         return f"logits averaged over {self.view_count} views: the image and 4 shifts of {pixels}{mirror}"
 
 
+class Validator:
+    """Top-1/top-5 of a training network's current weights, measured as eval.py measures them.
+
+    With the C++ inference kernel the weights are folded again before every evaluation (one graph,
+    compiled once, for the whole run); otherwise the training Model's own eval network runs.
+    """
+
+    def __init__(self, config, net, model):
+        self.net = net
+        self.folded = FoldedMobileNetV1(net) if uses_inference_kernel(config) else None
+        self.model = model if self.folded is None else Model(self.folded, loss_fn=create_loss(config),
+                                                             metrics=accuracy_metrics(config.class_num))
+
+    def __call__(self, dataset):
+        if self.folded is not None:
+            self.folded.fold(self.net)
+        return self.model.eval(dataset, dataset_sink_mode=False)
+
+
 def evaluate(config):
     """Top-5 and top-1 accuracy of ``config.checkpoint_path``, in the official output order."""
     if not 0 <= config.eval_shift < config.image_size:
@@ -70,12 +90,14 @@ def evaluate(config):
         raise UserInputError(f"no images to evaluate in {dataset_folder(config, do_train=False)}")
     net = create_network(config)
     load_for_inference(net, config.checkpoint_path)
-    net.set_train(False)
+    net = inference_network(net, config)
+    form = "BatchNorm folded, C++ inference kernel" if isinstance(net, FoldedMobileNetV1) else "the network's cells"
     views = ""
     if config.eval_flip or config.eval_shift:
         net = ViewAveraged(net, flip=config.eval_flip, shift=config.eval_shift)
-        views = f" ({net.description()})"
+        views = f", {net.description()}"
     model = Model(net, loss_fn=create_loss(config), metrics=accuracy_metrics(config.class_num))
-    logger.info("evaluating %s on %s%s", config.checkpoint_path, dataset_folder(config, do_train=False), views)
+    logger.info("evaluating %s on %s (%s%s)", config.checkpoint_path, dataset_folder(config, do_train=False), form,
+                views)
     res = model.eval(dataset, dataset_sink_mode=False)
     return {"top_5_accuracy": float(res["top_5_accuracy"]), "top_1_accuracy": float(res["top_1_accuracy"])}

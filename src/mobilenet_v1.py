@@ -39,10 +39,13 @@ class MobileNetV1(nn.Cell):
         self.layers = LayerFactory(conv_padding, activation, kernels)
         channels = scaled_channels(STEM_CHANNELS, width_multiplier)
         cnn = [self.layers.conv_bn_act(3, channels, 3, stem_stride)]
+        # (kind, stride) of each block: what src/cpu_kernels/inference.py rebuilds them as
+        self.block_kinds = (("stem", stem_stride),)
         for out_channels, stride in SEPARABLE_LAYERS:
             out_channels = scaled_channels(out_channels, width_multiplier)
             cnn.append(self.layers.conv_bn_act(channels, channels, 3, stride, depthwise=True))
             cnn.append(self.layers.conv_bn_act(channels, out_channels, 1, 1))
+            self.block_kinds += (("depthwise", stride), ("pointwise", 1))
             channels = out_channels
         self.out_channels = channels
         if features_only:

@@ -45,6 +45,19 @@ def test_eval_prints_result_line_over_every_image(trained, cifar_dirs, views, lo
     assert round(float(top1) * 50, 6) == int(round(float(top1) * 50))  # a count over all 50 images, not 32
 
 
+def test_eval_scores_the_same_on_the_folded_kernel_and_on_the_cells(trained, cifar_dirs):
+    out, _ = trained
+    results = {}
+    for impl in ("auto", "mindspore"):
+        proc = run_entry_point("eval.py", "--dataset", "cifar10", "--dataset_path", cifar_dirs[1], "--checkpoint_path",
+                               os.path.join(out, "mobilenetv1-2_3.ckpt"), "--eval_flip", "True", "--eval_shift", "1",
+                               "--inference_impl", impl, *SMALL)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert ("BatchNorm folded" in proc.stderr) == (impl == "auto")
+        results[impl] = RESULT.search(proc.stdout).groups()[:2]
+    assert results["auto"] == results["mindspore"]
+
+
 def test_eval_rejects_a_shift_outside_the_image(trained, cifar_dirs):
     out, _ = trained
     proc = run_entry_point("eval.py", "--dataset", "cifar10", "--dataset_path", cifar_dirs[1], "--checkpoint_path",

@@ -1,5 +1,5 @@
 // What every kernel in this folder shares as a MindSpore AOT custom op: the entry-point signature
-// and the input check. Included by the .cc files; src/cpu_kernels.py hashes it with each source.
+// and the input check. Included by the .cc files; build.py hashes it with each source.
 #pragma once
 #include <cstdint>
 #include <cstring>

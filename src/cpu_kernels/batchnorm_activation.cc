@@ -7,7 +7,7 @@
 // tensor each way. Here one OpenMP thread owns a channel at a time: mean, variance, then
 // normalisation and activation in three passes forward; the two gradient sums (dbeta, dgamma), then
 // the input gradient in two passes backward. Row sums are vectorised (omp simd) and accumulated in double; plane sizes of 2x2 to
-// 32x32 get loops with constant bounds. Built by src/cpu_kernels.py; src/batchnorm_cpu.py wraps it.
+// 32x32 get loops with constant bounds. Built by build.py; batchnorm.py wraps it.
 //
 // Entry points (MindSpore AOT signature), epsilon 1e-5 and momentum 0.9 (nn.BatchNorm2d's defaults):
 //   BatchNormReLU6Forward / BatchNormReLUForward(x[N,C,H,W], gamma[C], beta[C], moving_mean[C],

@@ -4,8 +4,8 @@ A library is compiled once per source version and CPU type with the system C++ c
 (``g++ -O3 -march=native -fopenmp``, linked against the MindSpore libraries it calls) into
 ``$XDG_CACHE_HOME/mobilenetv1`` (default ``~/.cache/mobilenetv1``), written under a temporary name
 and renamed, so concurrent workers of a data-parallel job never load a half-written file.
-``resolve_implementation`` turns the ``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl``
-config keys (auto|mindspore|cpp) into what a run uses; ``weight_op`` turns a kernel's forward and
+``resolve_implementation`` turns the ``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl`` /
+``inference_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op`` turns a kernel's forward and
 backward entry points for a layer of (x, w) into one differentiable MindSpore op.
 """
 import functools
@@ -23,7 +23,7 @@ KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
 COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 IMPLEMENTATIONS = ("auto", "mindspore", "cpp")
 # Libraries of MindSpore's own lib/ folder a kernel links against (oneDNN's sgemm for the 1x1 convolutions).
-MINDSPORE_LIBRARIES = {"pointwise_conv": ("libdnnl.so.3",)}
+MINDSPORE_LIBRARIES = {"pointwise_conv": ("libdnnl.so.3",), "inference": ("libdnnl.so.3",)}
 
 
 def _cache_dir():

@@ -5,7 +5,7 @@
 // (image, channel) plane is copied into a zero-padded buffer and convolved row by row (loops the
 // compiler vectorises); planes are spread over OpenMP threads. Padding follows MindSpore: "same"
 // (TF style, the extra pixel bottom/right) or symmetric (one pixel on every side).
-// Built by src/cpu_kernels.py; src/depthwise_cpu.py wraps it.
+// Built by build.py; depthwise.py wraps it.
 //
 // Entry points (MindSpore AOT signature), S1 = stride 1, S2Same / S2Symmetric = stride 2:
 //   DepthwiseForward*(x[N,C,H,W], w[C,1,3,3]) -> y[N,C,OH,OW]

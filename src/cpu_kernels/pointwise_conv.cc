@@ -6,7 +6,7 @@
 // There the images are first gathered into one [Ci, N*P] matrix, so the whole batch is a single
 // well-shaped product; large planes keep one product per image. The products run on oneDNN's
 // sgemm from the libdnnl that MindSpore ships (no other library needed), split over OpenMP threads.
-// Built by src/cpu_kernels.py; src/pointwise_cpu.py wraps it.
+// Built by build.py; pointwise.py wraps it.
 //
 // Entry points (MindSpore AOT signature):
 //   PointwiseForward(x[N,Ci,H,W], w[Co,Ci,1,1]) -> y[N,Co,H,W]
@@ -20,12 +20,13 @@
 #include <vector>
 
 #include "aot_op.h"
-
-// oneDNN's row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C (returns 0 on success).
-extern "C" int dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+#include "sgemm.h"
 
 namespace {
+
+using sgemm::ColumnSplitGemm;
+using sgemm::Sgemm;
+using sgemm::Share;
 
 // Planes with at least this many pixels are multiplied image by image; smaller ones batched.
 constexpr int64_t kPerImagePixels = 256;
@@ -37,13 +38,6 @@ struct Shape {
   int64_t n, ci, co, p;  // images, input channels, output channels, pixels per plane
 };
 
-// The [lo, hi) share of `total` items (in blocks of `align`) that OpenMP thread `t` of `threads` owns.
-inline void Share(int64_t total, int64_t align, int t, int threads, int64_t *lo, int64_t *hi) {
-  const int64_t blocks = (total + align - 1) / align;
-  *lo = std::min(total, blocks * t / threads * align);
-  *hi = std::min(total, blocks * (t + 1) / threads * align);
-}
-
 // [A, B, P] -> [B, A, P]: with (A, B) = (N, C) it gathers the batch into one matrix of C rows
 // ([C, N*P]); with (C, N) it scatters such a matrix back to NCHW.
 void SwapOuterAxes(const float *src, int64_t a, int64_t b, int64_t p, float *dst) {
@@ -53,27 +47,6 @@ void SwapOuterAxes(const float *src, int64_t a, int64_t b, int64_t p, float *dst
       std::memcpy(dst + (j * a + i) * p, src + (i * b + j) * p, p * sizeof(float));
     }
   }
-}
-
-// 1 when oneDNN's sgemm refused the product (it then wrote nothing), else 0: summed over threads,
-// so that an entry point can report failure instead of returning an unwritten tensor.
-inline int Sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  return dnnl_sgemm(transa, transb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc) != 0;
-}
-
-// C[M, cols] = op(A) * B[K, cols] with the columns split over threads (A: [M,K], or [K,M] when
-// transa is 'T'); ldb and ldc are the row lengths of B and C.
-int ColumnSplitGemm(char transa, int64_t m, int64_t k, int64_t cols, const float *a, int64_t lda, const float *b,
-                    int64_t ldb, float *c, int64_t ldc) {
-  int failures = 0;
-#pragma omp parallel reduction(+ : failures)
-  {
-    int64_t lo, hi;
-    Share(cols, 16, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
-    if (hi > lo) failures += Sgemm(transa, 'N', m, hi - lo, k, a, lda, b + lo, ldb, 0.0f, c + lo, ldc);
-  }
-  return failures;
 }
 
 int Forward(const float *x, const float *w, float *y, const Shape &s) {

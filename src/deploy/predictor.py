@@ -11,6 +11,7 @@ import mindspore.dataset.transforms as transforms
 from PIL import Image, UnidentifiedImageError
 
 from src.checkpoint import load_for_inference
+from src.cpu_kernels import inference_network
 from src.dataset import IMAGE_EXTENSIONS, cifar_eval_ops, imagenet_eval_ops
 from src.deploy.exporter import load_exported
 from src.mobilenet_v1 import create_network
@@ -81,7 +82,7 @@ def make_model(model_path, config):
         from mindspore import Tensor
         net = create_network(config)
         load_for_inference(net, model_path)
-        net.set_train(False)
+        net = inference_network(net, config)
         return lambda batch: net(Tensor(batch)).asnumpy()
     if model_path.endswith((".mindir", ".onnx")):
         # exported files have a fixed batch (1 for C++ use): run them image by image

@@ -218,15 +218,16 @@ class CheckpointSaver(Callback):
 class EvalMonitor(Callback):
     """Top-1/top-5 on the evaluation set every ``interval`` epochs; keeps ``{prefix}-best.ckpt``.
 
-    With an ``ema`` the EMA weights are the ones validated (and the best checkpoint is chosen by them).
-    Runs before the CheckpointSaver, which ranks checkpoints by these scores (``record.val_top1``).
+    ``validate`` maps the dataset to the metrics (``src.evaluator.Validator``). With an ``ema`` the EMA
+    weights are the ones validated (and the best checkpoint is chosen by them). Runs before the
+    CheckpointSaver, which ranks checkpoints by these scores (``record.val_top1``).
     """
 
-    def __init__(self, record, model, eval_dataset, interval, directory, prefix, summary=None, ema=None,
+    def __init__(self, record, validate, eval_dataset, interval, directory, prefix, summary=None, ema=None,
                  extra_state=dict):
         super().__init__()
         self.record = record
-        self.model = model
+        self.validate = validate
         self.eval_dataset = eval_dataset
         self.interval = interval
         self.best_path = os.path.join(directory, f"{prefix}-best.ckpt")
@@ -237,10 +238,10 @@ class EvalMonitor(Callback):
 
     def _evaluate(self):
         if self.ema is None:
-            return self.model.eval(self.eval_dataset, dataset_sink_mode=False)
+            return self.validate(self.eval_dataset)
         self.ema.swap()
         try:
-            return self.model.eval(self.eval_dataset, dataset_sink_mode=False)
+            return self.validate(self.eval_dataset)
         finally:
             self.ema.swap()
 

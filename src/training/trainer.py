@@ -18,7 +18,7 @@ from src.checkpoint import list_epoch_checkpoints, load_pretrained, restore_trai
 from src.CrossEntropySmooth import create_loss
 from src.dataset import create_dataset_from_config
 from src.training.ema import EMAUpdater, WeightEMA
-from src.evaluator import accuracy_metrics
+from src.evaluator import Validator, accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import Interrupted, UserInputError
@@ -143,7 +143,7 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
 
-def training_callbacks(config, record, model, lr, eval_dataset, ckpt_dir, summary, ema):
+def training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema):
     """Progress, EMA update, validation, then checkpoints (which rank themselves by the validation)."""
     extra_state = ema.state if ema is not None else dict
     callbacks = [ProgressMonitor(record, config.batch_size, lr_per_batch(lr, config), config.log_interval,
@@ -151,7 +151,7 @@ def training_callbacks(config, record, model, lr, eval_dataset, ckpt_dir, summar
     if ema is not None:
         callbacks.append(EMAUpdater(record, ema, accumulation_steps(config)))
     if eval_dataset is not None:
-        callbacks.append(EvalMonitor(record, model, eval_dataset, config.eval_interval, ckpt_dir, CHECKPOINT_PREFIX,
+        callbacks.append(EvalMonitor(record, validate, eval_dataset, config.eval_interval, ckpt_dir, CHECKPOINT_PREFIX,
                                      summary=summary, ema=ema, extra_state=extra_state))
     if config.save_checkpoint:
         callbacks.append(CheckpointSaver(record, ckpt_dir, CHECKPOINT_PREFIX, config.save_checkpoint_epochs,
@@ -219,7 +219,8 @@ def train(config, rank=0, distributed=False):
     if config.enable_summary:
         from src.training.mindinsight_summary import SummaryScalars
         summary = SummaryScalars(os.path.join(ckpt_dir, "summary"))
-    callbacks = training_callbacks(config, record, model, lr, eval_dataset, ckpt_dir, summary, ema)
+    validate = Validator(config, net, model) if eval_dataset is not None else None
+    callbacks = training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema)
     logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, %s",
                 start_epoch + 1, config.epoch_size, steps, config.batch_size, config.image_size,
                 config.width_multiplier, amp_level, config.device_target, net.layers.describe())
