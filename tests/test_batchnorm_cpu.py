@@ -61,8 +61,10 @@ def test_networks_share_parameters_gradients_and_statistics(padding):
     assert not ms.load_param_into_net(cpp, {n: ms.Parameter(Tensor(p.asnumpy()), name=n) for n, p in params.items()},
                                       strict_load=True)[0]
     rng = np.random.default_rng(0)
-    x = Tensor(rng.standard_normal((8, 3, 32, 32)).astype(np.float32))
-    labels = Tensor(rng.integers(0, 10, 8).astype(np.int32))
+    # batch 32: the last BatchNorms normalise 2x2 planes, and over 8 images (32 values) their backward is
+    # ill-conditioned enough that float rounding alone moved the stem's gradient by 6 % on a Xeon VM
+    x = Tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
+    labels = Tensor(rng.integers(0, 10, 32).astype(np.int32))
     loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     results = []
     for net in (cpp, official):
@@ -77,7 +79,7 @@ def test_networks_share_parameters_gradients_and_statistics(padding):
     for name, grad in grads.items():
         # Sums are taken in another order, BatchNorm's backward amplifies that towards the input, and
         # an activation sitting on a ReLU6 edge may pass or block its gradient: compare whole tensors
-        # (relative L2 distance; measured up to about 1e-2 here). A wrong formula is off by about 1.
+        # (relative L2 distance; measured up to 1.3e-2 here). A wrong formula is off by about 1.
         distance = np.linalg.norm(grad - ref_grads[name]) / np.linalg.norm(ref_grads[name])
         assert distance < 5e-2, (name, distance)
     for name in state:  # the moving statistics were updated alike by the forward pass
