@@ -21,6 +21,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the workloads' environment, taken before importing src sets oneDNN's AVX2 cap in this process: a
+# PyTorch workload must not inherit it, and MindSpore's workloads set their own (src/cpu_kernels/isa.py)
+WORKLOAD_ENV = dict(os.environ)
 sys.path.insert(0, ROOT)
 from bench.report import write_report  # noqa: E402
 from src.synthetic_data import write_cifar_bin, write_image_folder  # noqa: E402
@@ -34,7 +37,7 @@ CPP_ITERATIONS = 30
 def run(name, env=None, **args):
     """One workload in a fresh process; its JSON result (and the process's stdout when asked)."""
     proc = subprocess.run([sys.executable, "-m", "bench.workloads", name, json.dumps(args)], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})})
+                          capture_output=True, text=True, env={**WORKLOAD_ENV, **(env or {})})
     found = [line for line in proc.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
     if proc.returncode != 0 or not found:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
@@ -119,6 +122,7 @@ def main():
             add("train_torch_", run("torch_train", shapes=TRAIN_SHAPES)[0])
             log("inference: MindSpore (checkpoint, MINDIR), onnxruntime, PyTorch, C++")
             add("infer_ms_", run("mindspore_infer", files=files, shapes=INFER_SHAPES)[0])
+            add("infer_ms_", run("mindir_infer", files=files, shapes=INFER_SHAPES)[0])
             add("infer_ort_", run("onnxruntime_infer", files=files, shapes=INFER_SHAPES)[0])
             add("infer_torch_", run("torch_infer", shapes=INFER_SHAPES)[0])
             add("infer_cpp_", {"224x1": cpp_latency(work, files["onnx_224x1"])})

@@ -44,18 +44,21 @@ def matmul(n=4096, steps=5):
 
 
 # ---------------------------------------------------------------- training steps
-def mindspore_training_parts(classes, kernels=("depthwise", "batchnorm", "pointwise"), **network):
+def mindspore_training_parts(classes, kernels=None, **network):
     """(network, loss, optimizer) of this project's training: MobileNetV1, label-smoothed
     cross-entropy, Momentum with train.py's parameter groups (no weight decay on BN and biases).
 
-    ``kernels`` defaults to what train.py picks on CPU (all three C++ kernels of src/cpu_kernels);
+    ``kernels`` defaults to what train.py picks on CPU (every C++ kernel of src/cpu_kernels);
     ``network`` passes other MobileNetV1 options (width_multiplier, stem_stride ...)."""
     sys.path.insert(0, ROOT)
     import src  # noqa: F401  (oneDNN AVX2 cap, as the entry points)
     from mindspore import nn
+    from src.cpu_kernels import KERNELS, configure_onednn
     from src.CrossEntropySmooth import CrossEntropySmooth
     from src.mobilenet_v1 import MobileNetV1
     from src.training.trainer import optimizer_groups
+    kernels = tuple(KERNELS) if kernels is None else kernels
+    configure_onednn(kernels)  # as create_network does for train.py
     net = MobileNetV1(class_num=classes, kernels=kernels, **network)
     loss = CrossEntropySmooth(sparse=True, reduction="mean", smooth_factor=0.1, num_classes=classes)
     return net, loss, nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)
@@ -124,16 +127,17 @@ def export_models(out_dir, shapes, classes=1000):
 
 def mindspore_infer(files, shapes, classes=1000, steps=20, warmup=3):
     """The checkpoint as eval.py, validation and predict.py run it on CPU (BatchNorm folded, the C++
-    inference kernel: inference_impl cpp), the same network's eval-mode cells (inference_impl mindspore,
-    the path before that kernel), and the exported MINDIR through nn.GraphCell; GRAPH_MODE."""
+    inference kernel: inference_impl cpp), and the same network's eval-mode cells (inference_impl
+    mindspore, the path before that kernel); GRAPH_MODE, oneDNN set up as eval.py sets it."""
     from types import SimpleNamespace
     sys.path.insert(0, ROOT)
     import src  # noqa: F401
     import mindspore as ms
     from src.checkpoint import load_for_inference
-    from src.cpu_kernels import KERNELS, inference_network
+    from src.cpu_kernels import KERNELS, configure_onednn, inference_network
     from src.mobilenet_v1 import MobileNetV1
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
+    configure_onednn(tuple(KERNELS))
     net = MobileNetV1(class_num=classes, kernels=tuple(KERNELS))
     load_for_inference(net, files["ckpt"])
     folded = inference_network(net, SimpleNamespace(inference_impl="cpp", device_target="CPU", amp_level="O0"))
@@ -143,6 +147,19 @@ def mindspore_infer(files, shapes, classes=1000, steps=20, warmup=3):
         x = ms.Tensor(batch_of(size, batch, classes)[0])
         results[f"ckpt_{size}x{batch}"] = median_seconds(lambda: folded(x).asnumpy(), steps, warmup)
         results[f"cells_{size}x{batch}"] = median_seconds(lambda: cells(x).asnumpy(), steps, warmup)
+    return results
+
+
+def mindir_infer(files, shapes, classes=1000, steps=20, warmup=3):
+    """The exported MINDIR through nn.GraphCell (MindSpore's own convolutions, so oneDNN keeps its
+    AVX2 cap, as in predict.py on a MINDIR); GRAPH_MODE."""
+    sys.path.insert(0, ROOT)
+    import src  # noqa: F401  (oneDNN AVX2 cap)
+    import mindspore as ms
+    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
+    results = {}
+    for size, batch in shapes:
+        x = ms.Tensor(batch_of(size, batch, classes)[0])
         graph = ms.nn.GraphCell(ms.load(files[f"mindir_{size}x{batch}"]))
         results[f"mindir_{size}x{batch}"] = median_seconds(lambda: graph(x).asnumpy(), steps, warmup)
     return results

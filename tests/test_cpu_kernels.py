@@ -20,7 +20,7 @@ def test_resolve_implementation():
 
 @pytest.mark.parametrize("kernel,key", [("depthwise_conv3x3", "depthwise_impl"),
                                         ("batchnorm_activation", "batchnorm_impl"),
-                                        ("pointwise_conv", "pointwise_impl")])
+                                        ("pointwise_conv", "pointwise_impl"), ("stem_conv", "stem_impl")])
 def test_missing_or_failing_compiler_is_reported(tmp_path, monkeypatch, kernel, key):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # nothing compiled yet
     monkeypatch.setenv("CXX", "no-such-compiler")

@@ -5,8 +5,9 @@ A library is compiled once per source version and CPU type with the system C++ c
 ``$XDG_CACHE_HOME/mobilenetv1`` (default ``~/.cache/mobilenetv1``), written under a temporary name
 and renamed, so concurrent workers of a data-parallel job never load a half-written file.
 ``resolve_implementation`` turns the ``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl`` /
-``inference_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op`` turns a kernel's forward and
-backward entry points for a layer of (x, w) into one differentiable MindSpore op.
+``stem_impl`` / ``inference_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op``
+turns a kernel's forward and backward entry points for a layer of (x, w) into one differentiable
+MindSpore op.
 """
 import functools
 import hashlib
@@ -22,8 +23,8 @@ from src.model_utils.errors import UserInputError
 KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
 COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 IMPLEMENTATIONS = ("auto", "mindspore", "cpp")
-# Libraries of MindSpore's own lib/ folder a kernel links against (oneDNN's sgemm for the 1x1 convolutions).
-MINDSPORE_LIBRARIES = {"pointwise_conv": ("libdnnl.so.3",), "inference": ("libdnnl.so.3",)}
+# Libraries of MindSpore's own lib/ folder a kernel links against (oneDNN's sgemm for the matrix products).
+MINDSPORE_LIBRARIES = {kernel: ("libdnnl.so.3",) for kernel in ("pointwise_conv", "stem_conv", "inference")}
 
 
 def _cache_dir():

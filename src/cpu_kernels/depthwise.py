@@ -12,10 +12,7 @@ from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
 from src.cpu_kernels.build import kernel_library, weight_op
-
-
-def _output_length(length, stride, same_padding):
-    return -(-length // stride) if same_padding else (length - 1) // stride + 1
+from src.cpu_kernels.window import output_length
 
 
 class DepthwiseConv3x3CPU(nn.Cell):
@@ -31,8 +28,8 @@ class DepthwiseConv3x3CPU(nn.Cell):
         variant = "S1" if stride == 1 else ("S2Same" if same else "S2Symmetric")
 
         def output_shape(x_shape, _w_shape):
-            return (x_shape[0], x_shape[1], _output_length(x_shape[2], stride, same),
-                    _output_length(x_shape[3], stride, same))
+            return (x_shape[0], x_shape[1], output_length(x_shape[2], stride, same),
+                    output_length(x_shape[3], stride, same))
 
         self.depthwise = weight_op(library, f"DepthwiseForward{variant}", f"DepthwiseBackward{variant}", output_shape)
 

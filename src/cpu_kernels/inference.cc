@@ -23,26 +23,12 @@
 
 #include "aot_op.h"
 #include "sgemm.h"
+#include "window.h"
 
 namespace {
 
-// Output size and leading padding of a 3x3 window at stride S: "same" (TF style, as MindSpore's
-// pad_mode="same": the extra pixel bottom/right) or symmetric (one pixel on every side).
-struct Axis {
-  int64_t in, out, pad;
-};
-
-template <int S, bool SAME>
-constexpr Axis WindowAxis(int64_t in) {
-  const int64_t out = SAME ? (in + S - 1) / S : (in - 1) / S + 1;
-  return {in, out, SAME ? std::max<int64_t>((out - 1) * S + 3 - in, 0) / 2 : 1};
-}
-
-// out[0:n] += k[0:n] * v[0:n] (distinct arrays: vectorised).
-inline void MultiplyAdd(float *__restrict__ out, const float *__restrict__ k, const float *__restrict__ v, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) out[i] += k[i] * v[i];
-}
+using window::Axis;
+using window::WindowAxis;
 
 template <bool RELU6>
 inline void BiasActivate(float *__restrict__ y, const float *__restrict__ b, int64_t c) {
@@ -92,7 +78,37 @@ int Stem(const float *x, const float *w, const float *b, float *y, int64_t n, in
   return failures;
 }
 
-// Depthwise 3x3, channels-last: each output pixel is a sum of up to 9 channel vectors.
+// Channels of one output pixel summed at a time in the depthwise kernel: 64 floats are 4 AVX-512
+// (8 AVX2) registers, so the 9 taps accumulate in registers and the pixel is written once.
+constexpr int64_t kChannelChunk = 64;
+
+// acc[0:N] (starting from the bias) += the taps in rows [i_lo, i_hi) x columns [j_lo, j_hi) of the
+// window whose top-left input pixel is (row0, col0), then activate and store to out. N is
+// kChannelChunk (constant: registers) or the remainder of the channels.
+template <int64_t N, bool RELU6>
+inline void DepthwisePixel(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ b,
+                           float *__restrict__ out, int64_t count, int64_t wd, int64_t c, int64_t row0, int64_t col0,
+                           int i_lo, int i_hi, int j_lo, int j_hi) {
+  const int64_t len = N ? N : count;
+  float acc[kChannelChunk];
+#pragma omp simd
+  for (int64_t k = 0; k < len; ++k) acc[k] = b[k];
+  for (int i = i_lo; i < i_hi; ++i) {
+    for (int j = j_lo; j < j_hi; ++j) {
+      const float *__restrict__ v = x + ((row0 + i) * wd + col0 + j) * c;
+      const float *__restrict__ k9 = w + (i * 3 + j) * c;
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) acc[k] += k9[k] * v[k];
+    }
+  }
+#pragma omp simd
+  for (int64_t k = 0; k < len; ++k) {
+    const float v = std::max(acc[k], 0.0f);
+    out[k] = RELU6 ? std::min(v, 6.0f) : v;
+  }
+}
+
+// Depthwise 3x3, channels-last: each output pixel is its bias plus up to 9 channel vectors.
 template <int S, bool SAME, bool RELU6>
 void Depthwise(const float *x, const float *w, const float *b, float *y, int64_t n, int64_t h, int64_t wd,
                int64_t c) {
@@ -100,19 +116,24 @@ void Depthwise(const float *x, const float *w, const float *b, float *y, int64_t
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t img = 0; img < n; ++img) {
     for (int64_t r = 0; r < rows.out; ++r) {
+      const int64_t row0 = r * S - rows.pad;  // the window's taps inside the image: rows row0 + [i_lo, i_hi)
+      const int i_lo = static_cast<int>(std::max<int64_t>(0, -row0));
+      const int i_hi = static_cast<int>(std::min<int64_t>(3, h - row0));
+      const float *image = x + img * h * wd * c;
       for (int64_t q = 0; q < cols.out; ++q) {
+        const int64_t col0 = q * S - cols.pad;
+        const int j_lo = static_cast<int>(std::max<int64_t>(0, -col0));
+        const int j_hi = static_cast<int>(std::min<int64_t>(3, wd - col0));
         float *out = y + ((img * rows.out + r) * cols.out + q) * c;
-        std::fill(out, out + c, 0.0f);
-        for (int i = 0; i < 3; ++i) {
-          const int64_t row = r * S + i - rows.pad;
-          if (row < 0 || row >= h) continue;
-          for (int j = 0; j < 3; ++j) {
-            const int64_t col = q * S + j - cols.pad;
-            if (col < 0 || col >= wd) continue;
-            MultiplyAdd(out, w + (i * 3 + j) * c, x + ((img * h + row) * wd + col) * c, c);
-          }
+        int64_t k0 = 0;
+        for (; k0 + kChannelChunk <= c; k0 += kChannelChunk) {
+          DepthwisePixel<kChannelChunk, RELU6>(image + k0, w + k0, b + k0, out + k0, kChannelChunk, wd, c, row0, col0,
+                                               i_lo, i_hi, j_lo, j_hi);
         }
-        BiasActivate<RELU6>(out, b, c);
+        if (k0 < c) {
+          DepthwisePixel<0, RELU6>(image + k0, w + k0, b + k0, out + k0, c - k0, wd, c, row0, col0, i_lo, i_hi,
+                                   j_lo, j_hi);
+        }
       }
     }
   }

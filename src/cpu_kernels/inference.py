@@ -17,13 +17,10 @@ from mindspore.common.initializer import initializer
 from mindspore.common.parameter import Parameter
 
 from src.cpu_kernels.build import kernel_library, resolve_implementation
+from src.cpu_kernels.window import output_length
 
 KERNEL_ACTIVATIONS = {"relu6": "ReLU6", "relu": "ReLU"}
 DEFAULT_EPSILON = 1e-5  # nn.BatchNorm2d's and the BatchNorm kernel's
-
-
-def _strided_length(length, stride, same_padding):
-    return -(-length // stride) if same_padding else (length - 1) // stride + 1
 
 
 class FoldedBlock(nn.Cell):
@@ -43,7 +40,7 @@ class FoldedBlock(nn.Cell):
         def output_shape(x_shape, _w_shape, _b_shape):
             # stem: x is NCHW; the others: x is channels-last [N, H, W, C]; the output is channels-last
             height, width = x_shape[2:] if kind == "stem" else x_shape[1:3]
-            return (x_shape[0], _strided_length(height, stride, same), _strided_length(width, stride, same),
+            return (x_shape[0], output_length(height, stride, same), output_length(width, stride, same),
                     out_channels)
 
         self.op = ops.Custom(f"{library}:{name}", out_shape=output_shape, out_dtype=lambda x, w, b: x,

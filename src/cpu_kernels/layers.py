@@ -11,9 +11,11 @@ from src.cpu_kernels.batchnorm import BatchNormActivationCPU
 from src.cpu_kernels.build import resolve_implementation
 from src.cpu_kernels.depthwise import DepthwiseConv3x3CPU
 from src.cpu_kernels.pointwise import PointwiseConvCPU
+from src.cpu_kernels.stem import StemConv3x3CPU
 
 # kernel -> the config key that turns it on (auto|mindspore|cpp)
-KERNELS = {"depthwise": "depthwise_impl", "batchnorm": "batchnorm_impl", "pointwise": "pointwise_impl"}
+KERNELS = {"depthwise": "depthwise_impl", "batchnorm": "batchnorm_impl", "pointwise": "pointwise_impl",
+           "stem": "stem_impl"}
 CONV_PADDINGS = ("same", "symmetric")
 ACTIVATIONS = ("relu6", "relu")
 
@@ -43,6 +45,8 @@ class LayerFactory:
             return DepthwiseConv3x3CPU(in_channel, stride, self.conv_padding)
         if kernel_size == 1 and stride == 1 and not depthwise and "pointwise" in self.kernels:
             return PointwiseConvCPU(in_channel, out_channel)
+        if kernel_size == 3 and not depthwise and "stem" in self.kernels:
+            return StemConv3x3CPU(in_channel, out_channel, stride, self.conv_padding)
         padding = ({"pad_mode": "same"} if self.conv_padding == "same"
                    else {"pad_mode": "pad", "padding": kernel_size // 2})
         return nn.Conv2d(in_channel, out_channel, kernel_size, stride, group=in_channel if depthwise else 1,
