@@ -78,63 +78,97 @@ int Stem(const float *x, const float *w, const float *b, float *y, int64_t n, in
   return failures;
 }
 
-// Channels of one output pixel summed at a time in the depthwise kernel: 64 floats are 4 AVX-512
-// (8 AVX2) registers, so the 9 taps accumulate in registers and the pixel is written once.
-constexpr int64_t kChannelChunk = 64;
-
-// acc[0:N] (starting from the bias) += the taps in rows [i_lo, i_hi) x columns [j_lo, j_hi) of the
-// window whose top-left input pixel is (row0, col0), then activate and store to out. N is
-// kChannelChunk (constant: registers) or the remainder of the channels.
-template <int64_t N, bool RELU6>
-inline void DepthwisePixel(const float *__restrict__ x, const float *__restrict__ w, const float *__restrict__ b,
-                           float *__restrict__ out, int64_t count, int64_t wd, int64_t c, int64_t row0, int64_t col0,
-                           int i_lo, int i_hi, int j_lo, int j_hi) {
-  const int64_t len = N ? N : count;
-  float acc[kChannelChunk];
+// The depthwise kernel takes the channels in blocks of B (16, then 8, then 1 for a remainder): a
+// block's 9 filter taps and bias stay in registers while it sweeps a row of output pixels, and each
+// output vector is its bias plus up to 9 products, written once.
+template <int B, bool FULL, bool RELU6>
+inline void DepthwisePixel(const float (&taps)[9][B], const float (&bias)[B], const float *x, int64_t wd, int64_t c,
+                           int64_t row0, int64_t col0, int i_lo, int i_hi, int j_lo, int j_hi, float *out) {
+  float acc[B];
 #pragma omp simd
-  for (int64_t k = 0; k < len; ++k) acc[k] = b[k];
-  for (int i = i_lo; i < i_hi; ++i) {
-    for (int j = j_lo; j < j_hi; ++j) {
-      const float *__restrict__ v = x + ((row0 + i) * wd + col0 + j) * c;
-      const float *__restrict__ k9 = w + (i * 3 + j) * c;
+  for (int l = 0; l < B; ++l) acc[l] = bias[l];
+  // FULL: the whole window inside the image (compile-time bounds: unrolled, no checks)
+  for (int i = FULL ? 0 : i_lo; i < (FULL ? 3 : i_hi); ++i) {
+    for (int j = FULL ? 0 : j_lo; j < (FULL ? 3 : j_hi); ++j) {
+      const float *v = x + ((row0 + i) * wd + col0 + j) * c;
 #pragma omp simd
-      for (int64_t k = 0; k < len; ++k) acc[k] += k9[k] * v[k];
+      for (int l = 0; l < B; ++l) acc[l] += taps[i * 3 + j][l] * v[l];
     }
   }
 #pragma omp simd
-  for (int64_t k = 0; k < len; ++k) {
-    const float v = std::max(acc[k], 0.0f);
-    out[k] = RELU6 ? std::min(v, 6.0f) : v;
+  for (int l = 0; l < B; ++l) {
+    const float v = std::max(acc[l], 0.0f);
+    out[l] = RELU6 ? std::min(v, 6.0f) : v;
   }
 }
 
-// Depthwise 3x3, channels-last: each output pixel is its bias plus up to 9 channel vectors.
+// Output rows [r_lo, r_hi) of one image for B channels (x, w, b, y offset to the block's first).
+template <int B, int S, bool RELU6>
+void DepthwiseRows(const float *x, const float *w, const float *b, float *y, int64_t h, int64_t wd, int64_t c,
+                   const Axis &rows, const Axis &cols, int64_t r_lo, int64_t r_hi) {
+  float taps[9][B], bias[B];
+  for (int t = 0; t < 9; ++t) {
+    for (int l = 0; l < B; ++l) taps[t][l] = w[t * c + l];
+  }
+  for (int l = 0; l < B; ++l) bias[l] = b[l];
+  for (int64_t r = r_lo; r < r_hi; ++r) {
+    const int64_t row0 = r * S - rows.pad;
+    const int i_lo = static_cast<int>(std::max<int64_t>(0, -row0));
+    const int i_hi = static_cast<int>(std::min<int64_t>(3, h - row0));
+    const bool full_rows = i_lo == 0 && i_hi == 3;
+    float *out = y + r * cols.out * c;
+    for (int64_t q = 0; q < cols.out; ++q) {
+      const int64_t col0 = q * S - cols.pad;
+      const int j_lo = static_cast<int>(std::max<int64_t>(0, -col0));
+      const int j_hi = static_cast<int>(std::min<int64_t>(3, wd - col0));
+      if (full_rows && j_lo == 0 && j_hi == 3) {
+        DepthwisePixel<B, true, RELU6>(taps, bias, x, wd, c, row0, col0, 0, 3, 0, 3, out + q * c);
+      } else {
+        DepthwisePixel<B, false, RELU6>(taps, bias, x, wd, c, row0, col0, i_lo, i_hi, j_lo, j_hi, out + q * c);
+      }
+    }
+  }
+}
+
+// Rows [r_lo, r_hi) of image `img`, every channel block; blocks of 64 first when `wide`.
+template <int S, bool RELU6>
+void DepthwiseImageRows(const float *x, const float *w, const float *b, float *y, int64_t h, int64_t wd, int64_t c,
+                        const Axis &rows, const Axis &cols, int64_t img, int64_t r_lo, int64_t r_hi, bool wide) {
+  const float *image = x + img * h * wd * c;
+  float *out = y + img * rows.out * cols.out * c;
+  int64_t k = 0;
+  for (; wide && k + 64 <= c; k += 64) {
+    DepthwiseRows<64, S, RELU6>(image + k, w + k, b + k, out + k, h, wd, c, rows, cols, r_lo, r_hi);
+  }
+  for (; k + 16 <= c; k += 16) {
+    DepthwiseRows<16, S, RELU6>(image + k, w + k, b + k, out + k, h, wd, c, rows, cols, r_lo, r_hi);
+  }
+  for (; k + 8 <= c; k += 8) {
+    DepthwiseRows<8, S, RELU6>(image + k, w + k, b + k, out + k, h, wd, c, rows, cols, r_lo, r_hi);
+  }
+  for (; k < c; ++k) DepthwiseRows<1, S, RELU6>(image + k, w + k, b + k, out + k, h, wd, c, rows, cols, r_lo, r_hi);
+}
+
+// Planes of at most this many output pixels are one task per image, in blocks of 64 channels
+// (measured faster there: fewer, longer vectors per pixel); larger ones one task per row.
+constexpr int64_t kWholePlanePixels = 64;
+
+// Depthwise 3x3, channels-last.
 template <int S, bool SAME, bool RELU6>
 void Depthwise(const float *x, const float *w, const float *b, float *y, int64_t n, int64_t h, int64_t wd,
                int64_t c) {
   const Axis rows = WindowAxis<S, SAME>(h), cols = WindowAxis<S, SAME>(wd);
+  if (rows.out * cols.out <= kWholePlanePixels) {
+#pragma omp parallel for schedule(static)
+    for (int64_t img = 0; img < n; ++img) {
+      DepthwiseImageRows<S, RELU6>(x, w, b, y, h, wd, c, rows, cols, img, 0, rows.out, true);
+    }
+    return;
+  }
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t img = 0; img < n; ++img) {
     for (int64_t r = 0; r < rows.out; ++r) {
-      const int64_t row0 = r * S - rows.pad;  // the window's taps inside the image: rows row0 + [i_lo, i_hi)
-      const int i_lo = static_cast<int>(std::max<int64_t>(0, -row0));
-      const int i_hi = static_cast<int>(std::min<int64_t>(3, h - row0));
-      const float *image = x + img * h * wd * c;
-      for (int64_t q = 0; q < cols.out; ++q) {
-        const int64_t col0 = q * S - cols.pad;
-        const int j_lo = static_cast<int>(std::max<int64_t>(0, -col0));
-        const int j_hi = static_cast<int>(std::min<int64_t>(3, wd - col0));
-        float *out = y + ((img * rows.out + r) * cols.out + q) * c;
-        int64_t k0 = 0;
-        for (; k0 + kChannelChunk <= c; k0 += kChannelChunk) {
-          DepthwisePixel<kChannelChunk, RELU6>(image + k0, w + k0, b + k0, out + k0, kChannelChunk, wd, c, row0, col0,
-                                               i_lo, i_hi, j_lo, j_hi);
-        }
-        if (k0 < c) {
-          DepthwisePixel<0, RELU6>(image + k0, w + k0, b + k0, out + k0, c - k0, wd, c, row0, col0, i_lo, i_hi,
-                                   j_lo, j_hi);
-        }
-      }
+      DepthwiseImageRows<S, RELU6>(x, w, b, y, h, wd, c, rows, cols, img, r, r + 1, false);
     }
   }
 }
