@@ -6,11 +6,11 @@ import mindspore as ms
 import pytest
 from mindspore import Tensor
 
-from src.cpu_kernels import FoldedMobileNetV1, inference_network, uses_inference_kernel
+from src.cpu_kernels import KERNELS, FoldedMobileNetV1, inference_network, uses_inference_kernel
 from src.mobilenet_v1 import mobilenet_v1
 from tests.kernel_checks import random_weights
 
-ALL_KERNELS = ("depthwise", "batchnorm", "pointwise")
+ALL_KERNELS = tuple(KERNELS)
 
 
 def trained_looking(rng, **kwargs):
@@ -37,7 +37,8 @@ CASES = [(dict(width_multiplier=0.25, stem_stride=1), 32, 5),
          (dict(width_multiplier=0.5, kernels=ALL_KERNELS), 64, 3),
          (dict(width_multiplier=0.25), 33, 2),
          (dict(width_multiplier=0.25, conv_padding="symmetric", activation="relu"), 40, 2),
-         (dict(width_multiplier=0.25, stem_stride=1, conv_padding="symmetric", kernels=ALL_KERNELS), 28, 4)]
+         (dict(width_multiplier=0.25, stem_stride=1, conv_padding="symmetric", kernels=ALL_KERNELS), 28, 4),
+         (dict(width_multiplier=0.3, stem_stride=1), 32, 2)]  # 9, 19, 38 ... channels: every channel block
 
 
 @pytest.mark.parametrize("options,size,batch", CASES)
