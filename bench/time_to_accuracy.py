@@ -27,6 +27,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "default_config_fashion_mnist.yaml")
 DATA = os.path.join(ROOT, "data", "fashion_mnist")
 RECORD = 1 + 3 * 32 * 32
+# the environment as given, taken before anything imports src (which caps oneDNN at AVX2 in its process
+# and in the processes that process starts): PyTorch runs as shipped, and train.py / eval.py set up
+# oneDNN themselves (src/cpu_kernels/isa.py)
+GIVEN_ENV = dict(os.environ)
+
+
+def restore_onednn_isa():
+    """Undo src's AVX2 cap in this process, before PyTorch's oneDNN runs anything."""
+    if "ONEDNN_MAX_CPU_ISA" in GIVEN_ENV:
+        os.environ["ONEDNN_MAX_CPU_ISA"] = GIVEN_ENV["ONEDNN_MAX_CPU_ISA"]
+    else:
+        os.environ.pop("ONEDNN_MAX_CPU_ISA", None)
 
 
 def read_bins(folder):
@@ -150,12 +162,13 @@ def train_mindspore(epochs, out):
     ckpt_dir = os.path.join(out, "mindspore")
     train = subprocess.run([sys.executable, "train.py", "--config_path", CONFIG, "--epoch_size", str(epochs),
                             "--dataset_path", os.path.join(DATA, "fashion-mnist-batches-bin"),
-                            "--save_checkpoint_path", ckpt_dir], cwd=ROOT, capture_output=True, text=True, check=True)
+                            "--save_checkpoint_path", ckpt_dir], cwd=ROOT, capture_output=True, text=True, check=True,
+                           env=GIVEN_ENV)
     seconds = [float(ms) / 1000 for ms in re.findall(r"Train epoch time: ([0-9.]+) ms", train.stdout)]
     ckpt = list_epoch_checkpoints(ckpt_dir)[-1][1]
     evaluation = subprocess.run([sys.executable, "eval.py", "--config_path", CONFIG, "--checkpoint_path", ckpt,
                                  "--dataset_path", os.path.join(DATA, "fashion-mnist-verify-bin")], cwd=ROOT,
-                                capture_output=True, text=True, check=True)
+                                capture_output=True, text=True, check=True, env=GIVEN_ENV)
     return {"epoch_seconds": seconds, "top1": float(re.search(r"'top_1_accuracy': ([0-9.]+)", evaluation.stdout)[1])}
 
 
@@ -170,6 +183,7 @@ def main():
     if args.worker:  # one PyTorch training in this process
         from src.model_utils.config import get_config
         config = get_config(["--config_path", CONFIG])
+        restore_onednn_isa()
         assert_same_network(config)
         result = train_torch(config, args.epochs)
         print("RESULT " + json.dumps(result), flush=True)
@@ -179,7 +193,7 @@ def main():
         for _ in range(args.rounds):
             results["MindSpore (this project)"].append(train_mindspore(args.epochs, out))
             worker = subprocess.run([sys.executable, __file__, "--epochs", str(args.epochs), "--worker"],
-                                    capture_output=True, text=True, check=True).stdout
+                                    capture_output=True, text=True, check=True, env=GIVEN_ENV).stdout
             results["PyTorch eager"].append(json.loads(worker.split("RESULT ")[-1]))
     lines = [f"Quick Fashion-MNIST recipe, {args.epochs} epochs, {args.rounds} round(s), {os.cpu_count()} cores", "",
              "| framework | median epoch (s) | test top-1 |", "|---|---|---|"]
