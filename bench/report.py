@@ -17,7 +17,7 @@ def _gflops(size, batch, seconds, training):
     return 2 * _mult_adds(size) * batch * (3 if training else 1) / seconds / 1e9
 
 
-def _cpu_name():
+def cpu_name():
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
@@ -72,7 +72,7 @@ def _fmt_latency(seconds, batch):
 
 def markdown(m, rounds, profile, train_shapes, infer_shapes, elapsed):
     matmul = m["matmul_gflops"]
-    lines = [f"Machine: {os.cpu_count()} cores of {_cpu_name()}; {_versions()}.",
+    lines = [f"Machine: {os.cpu_count()} cores of {cpu_name()}; {_versions()}.",
              f"fp32 matmul (PyTorch, 4096x4096): {matmul:.0f} GFLOP/s = 100 %. "
              f"Medians of {max(len(v) for v in rounds.values())} rounds; whole run {elapsed / 60:.1f} min.", "",
              "Training step (random data; MindSpore: this project's network, Momentum with train.py's parameter "

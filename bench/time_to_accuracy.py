@@ -195,7 +195,9 @@ def main():
             worker = subprocess.run([sys.executable, __file__, "--epochs", str(args.epochs), "--worker"],
                                     capture_output=True, text=True, check=True, env=GIVEN_ENV).stdout
             results["PyTorch eager"].append(json.loads(worker.split("RESULT ")[-1]))
-    lines = [f"Quick Fashion-MNIST recipe, {args.epochs} epochs, {args.rounds} round(s), {os.cpu_count()} cores", "",
+    from bench.report import cpu_name
+    lines = [f"Quick Fashion-MNIST recipe, {args.epochs} epochs, {args.rounds} round(s), {os.cpu_count()} cores of "
+             f"{cpu_name()}", "",
              "| framework | median epoch (s) | test top-1 |", "|---|---|---|"]
     medians = {}
     for name, runs in results.items():
