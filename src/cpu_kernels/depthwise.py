@@ -11,8 +11,8 @@ from mindspore import nn
 from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
-from src.cpu_kernels.build import kernel_library, weight_op
-from src.cpu_kernels.window import output_length
+from src.cpu_kernels.build import kernel_library
+from src.cpu_kernels.window import windowed_weight_op
 
 
 class DepthwiseConv3x3CPU(nn.Cell):
@@ -20,18 +20,9 @@ class DepthwiseConv3x3CPU(nn.Cell):
 
     def __init__(self, channels, stride, conv_padding="same"):
         super().__init__()
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride}")
-        same = conv_padding == "same"
+        self.depthwise = windowed_weight_op(kernel_library("depthwise_conv3x3", "depthwise_impl"), "Depthwise", stride,
+                                            conv_padding)
         self.weight = Parameter(initializer(XavierUniform(), (channels, 1, 3, 3)), name="weight")
-        library = kernel_library("depthwise_conv3x3", "depthwise_impl")
-        variant = "S1" if stride == 1 else ("S2Same" if same else "S2Symmetric")
-
-        def output_shape(x_shape, _w_shape):
-            return (x_shape[0], x_shape[1], output_length(x_shape[2], stride, same),
-                    output_length(x_shape[3], stride, same))
-
-        self.depthwise = weight_op(library, f"DepthwiseForward{variant}", f"DepthwiseBackward{variant}", output_shape)
 
     def construct(self, x):
         return self.depthwise(x, self.weight)

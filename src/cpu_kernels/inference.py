@@ -17,7 +17,7 @@ from mindspore.common.initializer import initializer
 from mindspore.common.parameter import Parameter
 
 from src.cpu_kernels.build import kernel_library, resolve_implementation
-from src.cpu_kernels.window import output_length
+from src.cpu_kernels.window import output_length, variant
 
 KERNEL_ACTIVATIONS = {"relu6": "ReLU6", "relu": "ReLU"}
 DEFAULT_EPSILON = 1e-5  # nn.BatchNorm2d's and the BatchNorm kernel's
@@ -34,8 +34,8 @@ class FoldedBlock(nn.Cell):
                         "pointwise": (out_channels, in_channels, 1, 1)}[kind]
         self.weight = Parameter(initializer("zeros", weight_shape), name="weight", requires_grad=False)
         self.bias = Parameter(initializer("zeros", (out_channels,)), name="bias", requires_grad=False)
-        variant = "" if kind == "pointwise" else ("S1" if stride == 1 else ("S2Same" if same else "S2Symmetric"))
-        name = f"Infer{kind.capitalize()}{variant}{KERNEL_ACTIVATIONS[activation]}"
+        suffix = "" if kind == "pointwise" else variant(stride, same)
+        name = f"Infer{kind.capitalize()}{suffix}{KERNEL_ACTIVATIONS[activation]}"
 
         def output_shape(x_shape, _w_shape, _b_shape):
             # stem: x is NCHW; the others: x is channels-last [N, H, W, C]; the output is channels-last

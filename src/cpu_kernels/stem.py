@@ -12,8 +12,8 @@ from mindspore import nn
 from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
-from src.cpu_kernels.build import kernel_library, weight_op
-from src.cpu_kernels.window import output_length
+from src.cpu_kernels.build import kernel_library
+from src.cpu_kernels.window import windowed_weight_op
 
 
 class StemConv3x3CPU(nn.Cell):
@@ -21,18 +21,8 @@ class StemConv3x3CPU(nn.Cell):
 
     def __init__(self, in_channels, out_channels, stride, conv_padding="same"):
         super().__init__()
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride}")
-        same = conv_padding == "same"
+        self.stem = windowed_weight_op(kernel_library("stem_conv", "stem_impl"), "Stem", stride, conv_padding)
         self.weight = Parameter(initializer(XavierUniform(), (out_channels, in_channels, 3, 3)), name="weight")
-        library = kernel_library("stem_conv", "stem_impl")
-        variant = "S1" if stride == 1 else ("S2Same" if same else "S2Symmetric")
-
-        def output_shape(x_shape, w_shape):
-            return (x_shape[0], w_shape[0], output_length(x_shape[2], stride, same),
-                    output_length(x_shape[3], stride, same))
-
-        self.stem = weight_op(library, f"StemForward{variant}", f"StemBackward{variant}", output_shape)
 
     def construct(self, x):
         return self.stem(x, self.weight)

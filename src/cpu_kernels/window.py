@@ -1,9 +1,10 @@
-"""The geometry of a 3x3 window at stride 1 or 2, as the kernels and their cells share it.
+"""The geometry of a 3x3 window at stride 1 or 2, and the op of a training kernel that slides one.
 
 "same" is TF's (MindSpore's pad_mode="same"): the output is ceil(length / stride) long and an odd
 total padding puts its extra pixel at the end; "symmetric" pads one pixel on both sides (PyTorch,
-timm, mindcv).
+timm, mindcv). window.h is the C++ side.
 """
+from src.cpu_kernels.build import weight_op
 
 
 def output_length(length, stride, same_padding):
@@ -11,9 +12,21 @@ def output_length(length, stride, same_padding):
     return -(-length // stride) if same_padding else (length - 1) // stride + 1
 
 
-def padding(length, stride, same_padding):
-    """(before, after) pixels of padding along an axis of ``length`` input pixels."""
-    if not same_padding:
-        return 1, 1
-    total = max((output_length(length, stride, True) - 1) * stride + 3 - length, 0)
-    return total // 2, total - total // 2
+def variant(stride, same_padding):
+    """The suffix of a windowed kernel's entry points: S1, S2Same or S2Symmetric."""
+    if stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2, got {stride}")
+    return "S1" if stride == 1 else ("S2Same" if same_padding else "S2Symmetric")
+
+
+def windowed_weight_op(library, kernel, stride, conv_padding):
+    """The differentiable op of (x [N, C, H, W], w [Co, ...]) -> [N, Co, OH, OW] whose forward and
+    backward are ``library``'s ``{kernel}Forward{variant}`` and ``{kernel}Backward{variant}``."""
+    same = conv_padding == "same"
+    suffix = variant(stride, same)
+
+    def output_shape(x_shape, w_shape):
+        return (x_shape[0], w_shape[0], output_length(x_shape[2], stride, same),
+                output_length(x_shape[3], stride, same))
+
+    return weight_op(library, f"{kernel}Forward{suffix}", f"{kernel}Backward{suffix}", output_shape)
