@@ -1,11 +1,12 @@
 """Training-step speed with MindSpore's cells against this repository's C++ CPU kernels.
 
 Each workload is a MobileNetV1 training step (TrainOneStepCell: label-smoothed loss, Momentum with
-train.py's parameter groups, GRAPH_MODE, random data) built four ways: all layers from MindSpore's
+train.py's parameter groups, GRAPH_MODE, random data) built five ways: all layers from MindSpore's
 cells (nn.Conv2d, nn.BatchNorm2d + activation); the depthwise convolutions by the C++ kernel
 (src/cpu_kernels/depthwise.py); in addition, BatchNorm + activation by the fused C++ kernel
-(batchnorm.py); and in addition the 1x1 convolutions by the third (pointwise.py),
-which is what train.py picks on CPU. Each variant runs in a process of its own, alternating over
+(batchnorm.py); in addition the 1x1 convolutions (pointwise.py); and in addition the stem
+(stem.py), which is what train.py picks on CPU and lets oneDNN run without its AVX2 cap (isa.py).
+Each variant runs in a process of its own, oneDNN set up as train.py would, alternating over
 ``--rounds``; medians reported (the machines are shared and noisy).
 
     python bench/cpu_kernels.py [--rounds 3] [--workloads quick full official32 official224]
@@ -31,7 +32,8 @@ WORKLOADS = {
 VARIANTS = {"MindSpore cells": (),
             "C++ depthwise": ("depthwise",),
             "C++ depthwise + BatchNorm": ("depthwise", "batchnorm"),
-            "C++ depthwise + BatchNorm + 1x1": ("depthwise", "batchnorm", "pointwise")}
+            "C++ depthwise + BatchNorm + 1x1": ("depthwise", "batchnorm", "pointwise"),
+            "C++ depthwise + BatchNorm + 1x1 + stem": ("depthwise", "batchnorm", "pointwise", "stem")}
 
 
 def measure(size, batch, network, kernels):
