@@ -1,7 +1,8 @@
 """Measurements, one framework per process: ``python -m bench.workloads NAME 'JSON ARGS'`` prints one JSON line.
 
 Each framework runs in a process of its own so that its thread pool and oneDNN settings stay its
-own (importing ``src`` caps MindSpore's oneDNN at AVX2; PyTorch and onnxruntime run as shipped).
+own (importing ``src`` caps MindSpore's oneDNN at AVX2 and the MindSpore workloads lift it as
+create_network does, src/cpu_kernels/isa.py; PyTorch and onnxruntime run as shipped).
 Times are medians over ``steps`` calls after ``warmup`` calls (graph compilation included there).
 """
 import json
