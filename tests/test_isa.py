@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 import src
+from src.cpu_kernels import KERNELS
 from src.cpu_kernels.isa import onednn_isa
 from tests.conftest import ROOT
 
-ALL_KERNELS = ("depthwise", "batchnorm", "pointwise", "stem")
+ALL_KERNELS = tuple(KERNELS)
 
 
 def test_lifted_only_when_no_convolution_is_left_to_onednn(monkeypatch):

@@ -30,13 +30,17 @@ namespace {
 using window::Axis;
 using window::WindowAxis;
 
+// ReLU6 or ReLU of one value.
+template <bool RELU6>
+inline float Activate(float v) {
+  v = std::max(v, 0.0f);
+  return RELU6 ? std::min(v, 6.0f) : v;
+}
+
 template <bool RELU6>
 inline void BiasActivate(float *__restrict__ y, const float *__restrict__ b, int64_t c) {
 #pragma omp simd
-  for (int64_t k = 0; k < c; ++k) {
-    const float v = std::max(y[k] + b[k], 0.0f);
-    y[k] = RELU6 ? std::min(v, 6.0f) : v;
-  }
+  for (int64_t k = 0; k < c; ++k) y[k] = Activate<RELU6>(y[k] + b[k]);
 }
 
 // Output pixels per unrolled block of the stem: 256 x 27 floats stay in the L1/L2 cache.
@@ -78,7 +82,7 @@ int Stem(const float *x, const float *w, const float *b, float *y, int64_t n, in
   return failures;
 }
 
-// The depthwise kernel takes the channels in blocks of B (16, then 8, then 1 for a remainder): a
+// The depthwise kernel takes the channels in blocks of B (64 on small planes, 16, 8, then 1): a
 // block's 9 filter taps and bias stay in registers while it sweeps a row of output pixels, and each
 // output vector is its bias plus up to 9 products, written once.
 template <int B, bool FULL, bool RELU6>
@@ -96,10 +100,7 @@ inline void DepthwisePixel(const float (&taps)[9][B], const float (&bias)[B], co
     }
   }
 #pragma omp simd
-  for (int l = 0; l < B; ++l) {
-    const float v = std::max(acc[l], 0.0f);
-    out[l] = RELU6 ? std::min(v, 6.0f) : v;
-  }
+  for (int l = 0; l < B; ++l) out[l] = Activate<RELU6>(acc[l]);
 }
 
 // Output rows [r_lo, r_hi) of one image for B channels (x, w, b, y offset to the block's first).

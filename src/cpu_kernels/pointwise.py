@@ -14,23 +14,18 @@ from mindspore.common.parameter import Parameter
 from src.cpu_kernels.build import kernel_library, weight_op
 
 
-def pointwise_op():
-    """The kernel as an op of (x [N, Ci, H, W], w [Co, Ci, 1, 1]) -> [N, Co, H, W], with its gradient."""
-
-    def output_shape(x_shape, w_shape):
-        return (x_shape[0], w_shape[0], x_shape[2], x_shape[3])
-
-    return weight_op(kernel_library("pointwise_conv", "pointwise_impl"), "PointwiseForward", "PointwiseBackward",
-                     output_shape)
-
-
 class PointwiseConvCPU(nn.Cell):
     """1x1 convolution without bias, stride 1 (float32, CPU)."""
 
     def __init__(self, in_channels, out_channels):
         super().__init__()
         self.weight = Parameter(initializer(XavierUniform(), (out_channels, in_channels, 1, 1)), name="weight")
-        self.pointwise = pointwise_op()
+        library = kernel_library("pointwise_conv", "pointwise_impl")
+
+        def output_shape(x_shape, w_shape):
+            return (x_shape[0], w_shape[0], x_shape[2], x_shape[3])
+
+        self.pointwise = weight_op(library, "PointwiseForward", "PointwiseBackward", output_shape)
 
     def construct(self, x):
         return self.pointwise(x, self.weight)
