@@ -25,6 +25,8 @@ CIFAR_FORMAT_STATS = {
     "cifar10": ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]),
     "fashion_mnist": ([0.2860] * 3, [0.3530] * 3),  # grey images repeated over 3 channels
 }
+# Zero border (pixels per side) that src/tools/convert_fashion_mnist.py adds around the 28x28 originals.
+STORED_BORDER = {"fashion_mnist": 2}
 IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff")
@@ -199,8 +201,16 @@ def _imagenet_normalise():
 
 
 def cifar_eval_ops(image_size, stats):
-    """Evaluation ops on a stored 32x32 HWC uint8 image of the CIFAR-10 layout (predict.py runs them too)."""
-    resize = [C.Resize((image_size, image_size))] if image_size != 32 else []
+    """Evaluation ops on a stored 32x32 HWC uint8 image of the CIFAR-10 layout (predict.py runs them too).
+
+    An ``image_size`` of the originals' side (28 for Fashion-MNIST) crops the stored zero border away
+    instead of resizing: the network then sees every original pixel and computes on 23 % fewer.
+    """
+    border = STORED_BORDER.get(stats, 0)
+    if border and image_size == 32 - 2 * border:
+        resize = [C.CenterCrop(image_size)]
+    else:
+        resize = [C.Resize((image_size, image_size))] if image_size != 32 else []
     return resize + [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(*CIFAR_FORMAT_STATS[stats]), C.HWC2CHW()]
 
 
