@@ -41,6 +41,21 @@ def test_cifar_eval_normalises_like_the_official_pipeline(cifar_dirs):
     np.testing.assert_allclose(images[0], expected, atol=1e-4)
 
 
+def test_fashion_mnist_at_28_pixels_crops_the_stored_border(cifar_dirs):
+    """image_size 28 on Fashion-MNIST files is the 28x28 original inside the converter's 2-pixel border,
+    not a resize of the padded image; other data sets still resize to 28."""
+    raw = np.fromfile(os.path.join(cifar_dirs[1], "test_batch.bin"), np.uint8, count=3073)
+    original = raw[1:].reshape(3, 32, 32)[:, 2:30, 2:30] / 255.0
+    images, _ = _batches(create_dataset1(cifar_dirs[1], False, batch_size=2, image_size=28, num_samples=2,
+                                         stats="fashion_mnist"))[0]
+    assert images.shape == (2, 3, 28, 28)
+    np.testing.assert_allclose(images[0], (original - 0.2860) / 0.3530, atol=1e-4)
+    resized, _ = _batches(create_dataset1(cifar_dirs[1], False, batch_size=2, image_size=28, num_samples=2))[0]
+    cropped = (original - np.array([0.4914, 0.4822, 0.4465])[:, None, None]) / np.array([0.2023, 0.1994, 0.2010])[
+        :, None, None]
+    assert resized.shape == (2, 3, 28, 28) and np.abs(resized[0] - cropped).max() > 0.1
+
+
 def test_truncated_cifar_file_is_reported_with_its_name(tmp_path, cifar_dirs):
     bad = tmp_path / "data_batch_1.bin"
     data = open(os.path.join(cifar_dirs[0], "data_batch_1.bin"), "rb").read()
