@@ -17,6 +17,7 @@ import mindspore.dataset.vision as C
 
 from src.augment import AUTO_AUGMENT_FORMS, MixBatch, auto_augment_factory, random_erasing
 from src.model_utils.errors import UserInputError
+from src.tools import convert_fashion_mnist as fashion_mnist_converter
 
 CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32
 CIFAR_RECORDS_PER_FILE = 10000
@@ -25,8 +26,8 @@ CIFAR_FORMAT_STATS = {
     "cifar10": ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]),
     "fashion_mnist": ([0.2860] * 3, [0.3530] * 3),  # grey images repeated over 3 channels
 }
-# Zero border (pixels per side) that src/tools/convert_fashion_mnist.py adds around the 28x28 originals.
-STORED_BORDER = {"fashion_mnist": 2}
+# zero border (pixels per side) that a converter adds around the originals stored in the CIFAR-10 layout
+STORED_BORDER = {"fashion_mnist": fashion_mnist_converter.BORDER}
 IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff")

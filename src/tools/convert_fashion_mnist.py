@@ -27,6 +27,7 @@ SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 RECORDS_PER_FILE = 10000
 MANIFEST = "conversion.json"
+BORDER = 2  # zero pixels added on each side of the 28x28 originals (src/dataset.py crops them at image_size 28)
 
 
 class ConversionError(UserInputError):
@@ -88,7 +89,7 @@ def load_split(idx_dir, split):
 
 def to_cifar_records(images, labels):
     """N x 3073 uint8 records: label, then the 32x32 padded image as 3 identical CHW planes."""
-    padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+    padded = np.pad(images, ((0, 0), (BORDER, BORDER), (BORDER, BORDER)))
     planes = np.repeat(padded[:, None], 3, axis=1).reshape(len(images), -1)
     return np.concatenate([labels[:, None], planes], axis=1)
 
