@@ -1,7 +1,7 @@
 """Where one MindSpore training step's time goes, by op type (MindSpore's own profiler, CPU).
 
 Builds the training step of bench/workloads.py (this project's network and kernels, train.py's
-optimizer groups, GRAPH_MODE, random data), times ``--steps`` steps after a warm-up, then profiles
+optimizer groups, GRAPH_MODE, random data), takes the median of ``--steps`` steps after a warm-up, then profiles
 ``--profiled`` more and prints milliseconds per step by op type; what is left of the step is the
 framework's time between ops.
 
@@ -13,7 +13,6 @@ import glob
 import os
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -40,18 +39,13 @@ def main():
     args = parser.parse_args()
     import mindspore as ms
     from mindspore import Tensor, nn
-    from bench.workloads import batch_of, mindspore_training_parts
+    from bench.workloads import batch_of, median_seconds, mindspore_training_parts
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     net, loss, opt = mindspore_training_parts(10, width_multiplier=args.width, stem_stride=args.stem_stride)
     step = nn.TrainOneStepCell(nn.WithLossCell(net, loss), opt)
     step.set_train(True)
     x, y = (Tensor(a) for a in batch_of(args.size, args.batch, 10))
-    for _ in range(3):
-        step(x, y).asnumpy()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        step(x, y).asnumpy()
-    step_ms = (time.perf_counter() - start) / args.steps * 1000
+    step_ms = median_seconds(lambda: step(x, y).asnumpy(), args.steps, 3) * 1000
     with tempfile.TemporaryDirectory() as out:
         profiler = ms.Profiler(output_path=out)
         for _ in range(args.profiled):
