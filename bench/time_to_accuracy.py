@@ -44,7 +44,7 @@ def restore_onednn_isa():
 def read_bins(folder):
     """(images float32 NCHW normalised as the pipeline does, int64 labels) of every .bin file in ``folder``."""
     sys.path.insert(0, ROOT)
-    from src.dataset import CIFAR_FORMAT_STATS
+    from src.dataset_specs import CIFAR_FORMAT_STATS
     files = sorted(f for f in os.listdir(folder) if f.endswith(".bin"))
     raw = np.concatenate([np.fromfile(os.path.join(folder, f), np.uint8).reshape(-1, RECORD) for f in files])
     mean, std = (np.array(v, np.float32)[None, :, None, None] for v in CIFAR_FORMAT_STATS["fashion_mnist"])

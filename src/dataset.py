@@ -1,11 +1,14 @@
 """Data pipelines: CIFAR-10 binary files and ImageNet-style class folders.
 
-The augmentations are the official ones. Unlike the official pipeline, evaluation keeps
-every image (no ``drop_remainder``, no shuffle), the image size is a parameter, worker
-counts are clamped to the machine, and a wrong path or a damaged file is reported with
-its name before MindSpore starts reading. Training pipelines can add the options of
-``Augmentation`` (auto-augment policies, random erasing, mixup / CutMix; see src/augment.py).
+The augmentations are the official ones. Unlike the official pipeline, training reads only the
+training files of a CIFAR-10 folder and evaluation only its test file (the download keeps both in
+one folder), evaluation keeps every image (no ``drop_remainder``, no shuffle), the image size is a
+parameter, worker counts are clamped to the machine, and a wrong path, a damaged file or a folder
+with more classes than the classifier is reported with its name before MindSpore starts reading.
+Training pipelines can add the options of ``Augmentation`` (auto-augment policies, random erasing,
+mixup / CutMix; see src/augment.py).
 """
+import logging
 import os
 from dataclasses import dataclass, fields
 from typing import Optional, Sequence
@@ -16,25 +19,14 @@ import mindspore.dataset.transforms as C2
 import mindspore.dataset.vision as C
 
 from src.augment import AUTO_AUGMENT_FORMS, MixBatch, auto_augment_factory, random_erasing
-from src.model_utils.errors import UserInputError
-from src.tools import convert_fashion_mnist as fashion_mnist_converter
+from src.dataset_specs import (CIFAR_FORMAT_STATS, CIFAR_RECORD_BYTES, CIFAR_RECORDS_PER_FILE, CIFAR_SIDE,
+                               CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, IMAGE_EXTENSIONS, IMAGENET_EVAL_DIR,
+                               IMAGENET_MEAN, IMAGENET_STD, IMAGENET_TRAIN_DIR, STORED_BORDER)
+from src.image_check import check_folder, describe, image_groups
+from src.model_utils.errors import DatasetError
 
-CIFAR_RECORD_BYTES = 1 + 3 * 32 * 32
-CIFAR_RECORDS_PER_FILE = 10000
-# Per-channel (mean, std) of the data sets stored in the CIFAR-10 binary layout, on [0, 1] pixels.
-CIFAR_FORMAT_STATS = {
-    "cifar10": ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]),
-    "fashion_mnist": ([0.2860] * 3, [0.3530] * 3),  # grey images repeated over 3 channels
-}
-# zero border (pixels per side) that a converter adds around the originals stored in the CIFAR-10 layout
-STORED_BORDER = {"fashion_mnist": fashion_mnist_converter.BORDER}
-IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
-IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff")
-
-
-class DatasetError(UserInputError):
-    """A dataset folder or file that cannot be used; the message names it."""
+logger = logging.getLogger(__name__)
+DAMAGED_IMAGE_POLICIES = ("error", "skip")
 
 
 def clamp_workers(requested):
@@ -58,15 +50,44 @@ def _shard_for(do_train, device_num, shard):
     return shard or (training_shard(device_num) if do_train else None) or (None, None)
 
 
-def cifar10_files(dataset_path):
-    """The CIFAR-10 .bin files Cifar10Dataset will read, after checking each one's size."""
+def _cifar_split_files(folder, do_train):
+    """The .bin files of ``folder`` that Cifar10Dataset reads for one split (its own name test:
+    usage "train" takes every .bin file whose name holds data_batch, "test" those holding test_batch)."""
+    mark = CIFAR_TRAIN_PREFIX.rstrip("_") if do_train else CIFAR_TEST_FILE[:-len(".bin")]
+    try:
+        return sorted(f for f in os.listdir(folder) if f.endswith(".bin") and mark in f)
+    except OSError:
+        return []
+
+
+def _split_name(do_train):
+    return f"{CIFAR_TRAIN_PREFIX}*.bin (the training set)" if do_train else f"{CIFAR_TEST_FILE} (the test set)"
+
+
+def _file_range(files):
+    return f"{files[0]} ... {files[-1]}" if len(files) > 2 else " and ".join(files)
+
+
+def cifar10_files(dataset_path, do_train):
+    """The CIFAR-10 .bin files a training (data_batch_*.bin) or evaluation (test_batch.bin) run reads,
+    each checked for its size.
+
+    Either layout works for both: the download's own folder (cifar-10-batches-bin/ with the training
+    and test files together), or the official split, which moves test_batch.bin to cifar-10-verify-bin/.
+    A run never reads the other split's files.
+    """
     if not os.path.isdir(dataset_path):
         raise DatasetError(f"CIFAR-10 dataset folder not found: {dataset_path}")
-    files = sorted(f for f in os.listdir(dataset_path)
-                   if f.endswith(".bin") and (f.startswith("data_batch_") or f == "test_batch.bin"))
+    files = _cifar_split_files(dataset_path, do_train)
     if not files:
-        raise DatasetError(f"no CIFAR-10 binary files (data_batch_*.bin, test_batch.bin) in {dataset_path}; "
-                           "pass the folder that holds them, e.g. cifar-10-batches-bin/")
+        other = _cifar_split_files(dataset_path, not do_train)
+        holds = f"holds only {_file_range(other)}" if other else "holds no CIFAR-10 binary files"
+        parent = os.path.dirname(os.path.abspath(dataset_path))
+        siblings = sorted(os.path.join(parent, d) for d in os.listdir(parent))
+        found = next((d for d in siblings if os.path.isdir(d) and _cifar_split_files(d, do_train)), None)
+        hint = f", such as {found}" if found else ""
+        raise DatasetError(f"{dataset_path} {holds}; {'training' if do_train else 'evaluation'} reads "
+                           f"{_split_name(do_train)}: pass the folder that holds it{hint}")
     expected = CIFAR_RECORD_BYTES * CIFAR_RECORDS_PER_FILE
     for name in files:
         size = os.path.getsize(os.path.join(dataset_path, name))
@@ -78,19 +99,53 @@ def cifar10_files(dataset_path):
     return files
 
 
-def imagenet_folder(dataset_path):
-    """Check an ImageNet-style folder (one sub-folder of images per class); return its class names."""
+def imagenet_folder(dataset_path, class_num=None):
+    """Check an ImageNet-style folder (one sub-folder of images per class): {class folder: [image names]}.
+
+    Files that are not images (by name) are left out. More class folders than ``class_num`` would give
+    labels the classifier does not have, so they are an error.
+    """
     if not os.path.isdir(dataset_path):
         raise DatasetError(f"image folder not found: {dataset_path} (expected ImageNet layout "
-                           "<root>/train/<class>/*.JPEG and <root>/validation_preprocess/<class>/*.JPEG)")
-    classes = sorted(d for d in os.listdir(dataset_path) if os.path.isdir(os.path.join(dataset_path, d)))
-    if not classes:
+                           f"<root>/{IMAGENET_TRAIN_DIR}/<class>/*.JPEG and <root>/{IMAGENET_EVAL_DIR}/<class>/*.JPEG)")
+    groups = image_groups(dataset_path)
+    if not groups:
         raise DatasetError(f"no class folders in {dataset_path}: put each class's images in a sub-folder")
-    for name in classes:
-        folder = os.path.join(dataset_path, name)
-        if any(f.lower().endswith(IMAGE_EXTENSIONS) for f in os.listdir(folder)):
-            return classes
-    raise DatasetError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in the class folders of {dataset_path}")
+    if not any(groups.values()):
+        raise DatasetError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in the class folders of {dataset_path}")
+    if class_num is not None and len(groups) > class_num:
+        raise DatasetError(f"{dataset_path} has {len(groups)} class folders but class_num is {class_num}: "
+                           f"set --class_num {len(groups)} or more, or remove the extra folders")
+    return groups
+
+
+def _readable_images(dataset_path, groups, damaged_images, workers):
+    """Indices, in ImageFolderDataset's order, of the images a run reads: None for all of them.
+
+    Damaged images stop the run (``damaged_images`` "error") or are left out with a warning ("skip").
+    """
+    damaged = check_folder(dataset_path, groups, workers)
+    if not damaged:
+        return None
+    message = describe(damaged, dataset_path)
+    if damaged_images != "skip":
+        raise DatasetError(f"{message}. Replace or delete them, or pass --damaged_images skip to leave them out "
+                           f"(python -m src.image_check {dataset_path} lists them all)")
+    logger.warning("%s; leaving them out (damaged_images: skip)", message)
+    order = [os.path.join(sub, name) for sub, names in groups.items() for name in names]
+    return [i for i, name in enumerate(order) if name not in damaged]
+
+
+def _image_sampler(indices, do_train, num_samples, num_shards, shard_id):
+    """A sampler over the ``indices`` of a folder only, sharded and shuffled as the plain options would."""
+    if num_shards:
+        sampler = ds.DistributedSampler(num_shards, shard_id, shuffle=do_train, num_samples=num_samples or None)
+    elif do_train:
+        sampler = ds.RandomSampler(num_samples=num_samples or None)
+    else:
+        sampler = ds.SequentialSampler(num_samples=num_samples or None)
+    sampler.add_child(ds.SubsetSampler(indices))
+    return sampler
 
 
 def _number(value):
@@ -208,10 +263,10 @@ def cifar_eval_ops(image_size, stats):
     instead of resizing: the network then sees every original pixel and computes on 23 % fewer.
     """
     border = STORED_BORDER.get(stats, 0)
-    if border and image_size == 32 - 2 * border:
+    if border and image_size == CIFAR_SIDE - 2 * border:
         resize = [C.CenterCrop(image_size)]
     else:
-        resize = [C.Resize((image_size, image_size))] if image_size != 32 else []
+        resize = [C.Resize((image_size, image_size))] if image_size != CIFAR_SIDE else []
     return resize + [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(*CIFAR_FORMAT_STATS[stats]), C.HWC2CHW()]
 
 
@@ -240,15 +295,19 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
         raise DatasetError(f"crop_padding must be 0 or more pixels, got {crop_padding}")
     if not 0 <= cutout_length <= image_size:
         raise DatasetError(f"cutout_length must be 0 (off) to image_size ({image_size}) pixels, got {cutout_length}")
-    cifar10_files(dataset_path)
+    files = cifar10_files(dataset_path, do_train)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
-    data_set = ds.Cifar10Dataset(dataset_path, usage="all", num_samples=num_samples or None,
+    data_set = ds.Cifar10Dataset(dataset_path, usage="train" if do_train else "test", num_samples=num_samples or None,
                                  num_parallel_workers=workers, shuffle=do_train,
                                  num_shards=num_shards, shard_id=shard_id)
+    unread = _cifar_split_files(dataset_path, not do_train)
+    logger.info("%s set: %d images from %s in %s%s", "training" if do_train else "evaluation",
+                len(files) * CIFAR_RECORDS_PER_FILE, _file_range(files), dataset_path,
+                f" ({_file_range(unread)} there not read)" if unread else "")
     crop_flip = []
     if do_train and augment == "crop_flip":
-        crop_flip.append(C.RandomCrop((32, 32), (crop_padding,) * 4))
+        crop_flip.append(C.RandomCrop((CIFAR_SIDE, CIFAR_SIDE), (crop_padding,) * 4))
     if do_train and augment in ("crop_flip", "flip"):
         crop_flip.append(C.RandomHorizontalFlip(prob=0.5))
     normalise = cifar_eval_ops(image_size, stats)
@@ -260,18 +319,30 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
 
 
 def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, shard=None, augmentation=None):
+                    num_parallel_workers=8, num_samples=None, shard=None, augmentation=None, class_num=None,
+                    damaged_images="error"):
     """ImageNet class-folder pipeline (decode, random-resized crop / resize + center crop, normalise).
 
+    Only image files are read (by name ending, any case). Every image is first checked with MindSpore's
+    own decoder (src/image_check.py, cached): damaged ones stop the run before its first step, or are
+    left out with ``damaged_images`` "skip". More class folders than ``class_num`` is an error.
     ``augmentation`` (Augmentation) adds the other training options, as in create_dataset1.
     """
     augmentation = augmentation or Augmentation()
-    imagenet_folder(dataset_path)
+    groups = imagenet_folder(dataset_path, class_num)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
-    data_set = ds.ImageFolderDataset(dataset_path, num_samples=num_samples or None,
-                                     num_parallel_workers=workers, shuffle=do_train,
-                                     num_shards=num_shards, shard_id=shard_id)
+    readable = _readable_images(dataset_path, groups, damaged_images, workers)
+    names = [name for group in groups.values() for name in group]
+    extensions = sorted({name[name.rfind("."):] for name in names})  # as found: MindSpore matches them by case
+    if readable is None:
+        reading = {"num_samples": num_samples or None, "shuffle": do_train, "num_shards": num_shards,
+                   "shard_id": shard_id}
+    else:
+        reading = {"sampler": _image_sampler(readable, do_train, num_samples, num_shards, shard_id)}
+    data_set = ds.ImageFolderDataset(dataset_path, num_parallel_workers=workers, extensions=extensions, **reading)
+    logger.info("%s set: %d images in %d class folders of %s", "training" if do_train else "evaluation",
+                len(names) if readable is None else len(readable), len(groups), dataset_path)
     if do_train:
         decode = [C.RandomCropDecodeResize(image_size, scale=(0.08, 1.0), ratio=(0.75, 1.333)),
                   C.RandomHorizontalFlip(prob=0.5)]
@@ -286,7 +357,7 @@ def dataset_folder(config, do_train, dataset_path=None):
     """The folder a run reads: ImageNet roots get the official train/ or validation_preprocess/ suffix."""
     dataset_path = dataset_path or config.dataset_path
     if config.dataset == "imagenet2012":
-        return os.path.join(dataset_path, "train" if do_train else "validation_preprocess")
+        return os.path.join(dataset_path, IMAGENET_TRAIN_DIR if do_train else IMAGENET_EVAL_DIR)
     return dataset_path
 
 
@@ -302,6 +373,7 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
               "augmentation": Augmentation.from_config(config) if do_train else None}
     if config.dataset == "imagenet2012":
         create = create_dataset2
+        kwargs.update(class_num=config.class_num, damaged_images=config.damaged_images)
     else:
         create = create_dataset1
         kwargs.update(stats=config.dataset, augment=config.train_augment, crop_padding=config.crop_padding,

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-CIFAR_RECORDS = 10000  # Cifar10Dataset only reads files of exactly 10,000 records
+from src.dataset_specs import CIFAR_RECORDS_PER_FILE
 
 
 def cifar_images(labels, rng):
@@ -26,8 +26,8 @@ def separable_cifar_images(labels, rng):
 def write_cifar_bin(path, seed=0, num_classes=10, images=cifar_images):
     """A CIFAR-10 binary file: 10,000 records of 1 label byte + 3x32x32 image bytes; returns the labels."""
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, num_classes, size=CIFAR_RECORDS, dtype=np.uint8)
-    images = images(labels, rng).reshape(CIFAR_RECORDS, -1)
+    labels = rng.integers(0, num_classes, size=CIFAR_RECORDS_PER_FILE, dtype=np.uint8)
+    images = images(labels, rng).reshape(CIFAR_RECORDS_PER_FILE, -1)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     np.concatenate([labels[:, None], images], axis=1).tofile(path)
     return labels
@@ -72,10 +72,43 @@ def write_fashion_mnist_idx(folder, train=10000, test=10000, compress=True, seed
 def write_indexed_cifar_bin(path):
     """A CIFAR-10 file whose image i is one flat colour encoding i (R = i % 256, G = i // 256), for
     checking which records a pipeline read: crops, flips and padding keep the centre pixel."""
-    index = np.arange(CIFAR_RECORDS)
-    images = np.zeros((CIFAR_RECORDS, 3, 32, 32), np.uint8)
+    index = np.arange(CIFAR_RECORDS_PER_FILE)
+    images = np.zeros((CIFAR_RECORDS_PER_FILE, 3, 32, 32), np.uint8)
     images[:, 0] = (index % 256)[:, None, None]
     images[:, 1] = (index // 256)[:, None, None]
     labels = (index % 10).astype(np.uint8)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    np.concatenate([labels[:, None], images.reshape(CIFAR_RECORDS, -1)], axis=1).tofile(path)
+    np.concatenate([labels[:, None], images.reshape(CIFAR_RECORDS_PER_FILE, -1)], axis=1).tofile(path)
+
+
+def write_damaged_images(folder, seed=0):
+    """JPEGs damaged as broken downloads leave them, in ``folder``; returns their names. MindSpore 2.10's
+    Decode kills the process (SIGFPE) on the one cut inside its header and raises on the others."""
+    from PIL import Image
+    os.makedirs(folder, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 256, size=(96, 128, 3)).astype(np.uint8)
+    whole = os.path.join(folder, "whole.tmp")
+    Image.fromarray(pixels).save(whole, format="JPEG", quality=95)
+    data = open(whole, "rb").read()
+    os.remove(whole)
+    damaged = {"cut_in_header.JPEG": data[:300], "cut_short.JPEG": data[:3000], "empty.JPEG": b""}
+    for name, payload in damaged.items():
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(payload)
+    return sorted(damaged)
+
+
+def write_odd_images(folder, seed=0):
+    """Files real ImageNet copies hold that are not damaged: a PNG named .JPEG, a CMYK and a grey JPEG
+    (all readable), and files that are not images (a .txt, a .DS_Store). Returns (image names, others)."""
+    from PIL import Image
+    os.makedirs(folder, exist_ok=True)
+    image = Image.fromarray(np.random.default_rng(seed).integers(0, 256, size=(40, 48, 3)).astype(np.uint8))
+    image.save(os.path.join(folder, "png_named.JPEG"), format="PNG")
+    image.convert("CMYK").save(os.path.join(folder, "cmyk.JPEG"), format="JPEG")
+    image.convert("L").save(os.path.join(folder, "grey.JPEG"), format="JPEG")
+    with open(os.path.join(folder, "README.txt"), "w", encoding="utf-8") as f:
+        f.write("not an image\n")
+    with open(os.path.join(folder, ".DS_Store"), "wb") as f:
+        f.write(b"\0\0\0\1Bud1" + bytes(64))
+    return ["cmyk.JPEG", "grey.JPEG", "png_named.JPEG"], [".DS_Store", "README.txt"]

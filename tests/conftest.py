@@ -26,6 +26,20 @@ def cifar_dirs(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def stock_cifar_dir(tmp_path_factory, cifar_dirs):
+    """cifar-10-batches-bin/ as the CIFAR-10 archive unpacks: cifar_dirs' training and test files in one
+    folder, with the archive's text files."""
+    folder = tmp_path_factory.mktemp("cifar-10-binary") / "cifar-10-batches-bin"
+    folder.mkdir()
+    for source in cifar_dirs:
+        for name in os.listdir(source):
+            os.symlink(os.path.join(source, name), folder / name)
+    (folder / "batches.meta.txt").write_text("airplane\nautomobile\n")
+    (folder / "readme.html").write_text("<html></html>")
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
 def imagenet_root(tmp_path_factory):
     """An ImageNet_Original-style root with train/ and validation_preprocess/ class folders of JPEGs."""
     root = tmp_path_factory.mktemp("ImageNet_Original")

@@ -339,8 +339,8 @@ def test_config_keys_reach_the_training_pipeline_only(cifar_dirs):
                                                                                          num_epochs=1))
     assert images.shape == (8, 3, 32, 32) and labels.dtype == np.float32 and labels.shape == (8, 10)
     assert labels.min() >= 0.2 / 9 - 1e-7
-    _, labels = next(create_dataset_from_config(config, False).create_tuple_iterator(output_numpy=True,
-                                                                                      num_epochs=1))
+    evaluation = create_dataset_from_config(config, False, dataset_path=cifar_dirs[1])
+    _, labels = next(evaluation.create_tuple_iterator(output_numpy=True, num_epochs=1))
     assert labels.dtype == np.int32 and labels.shape == (8,)
     plain = Augmentation.from_config(_config("--dataset_path", cifar_dirs[0]))
     assert plain.policy_ops() == plain.erasing_ops() == [] and plain.batch_map() is None

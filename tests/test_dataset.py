@@ -8,6 +8,7 @@ import pytest
 
 from src.dataset import (DatasetError, clamp_workers, cifar10_files, create_dataset1, create_dataset2,
                          imagenet_folder)
+from src.synthetic_data import write_cifar_bin, write_damaged_images, write_image_folder, write_odd_images
 
 
 def _batches(dataset):
@@ -66,10 +67,51 @@ def test_truncated_cifar_file_is_reported_with_its_name(tmp_path, cifar_dirs):
 
 def test_missing_and_empty_cifar_folders(tmp_path):
     with pytest.raises(DatasetError, match="CIFAR-10 dataset folder not found"):
-        cifar10_files(str(tmp_path / "nope"))
+        cifar10_files(str(tmp_path / "nope"), True)
     (tmp_path / "readme.txt").write_text("x")
-    with pytest.raises(DatasetError, match="no CIFAR-10 binary files"):
-        cifar10_files(str(tmp_path))
+    with pytest.raises(DatasetError, match="holds no CIFAR-10 binary files; training reads data_batch_"):
+        cifar10_files(str(tmp_path), True)
+
+
+def _stock_cifar_folder(root):
+    """The download's layout: data_batch_*.bin and test_batch.bin in one folder. The training file's image i
+    encodes i in its centre pixel (write_indexed_cifar_bin); every test image is one colour no training
+    image has (R = 255, G = 255)."""
+    from src.synthetic_data import write_indexed_cifar_bin
+    folder = root / "cifar-10-batches-bin"
+    write_indexed_cifar_bin(str(folder / "data_batch_1.bin"))
+    records = np.full((10000, 3073), 255, np.uint8)
+    records[:, 0] = np.arange(10000) % 10
+    records.tofile(str(folder / "test_batch.bin"))
+    (folder / "batches.meta.txt").write_text("airplane\n")
+    return str(folder)
+
+
+def test_stock_cifar_folder_trains_on_training_files_and_evaluates_on_the_test_file(tmp_path):
+    folder = _stock_cifar_folder(tmp_path)
+    assert cifar10_files(folder, True) == ["data_batch_1.bin"] and cifar10_files(folder, False) == ["test_batch.bin"]
+    train_ids = _record_ids(create_dataset1(folder, True, batch_size=500, image_size=32))
+    assert sorted(train_ids) == list(range(10000))  # every training image once, no test image (id 65535)
+    evaluation = _batches(create_dataset1(folder, False, batch_size=1000, image_size=32))
+    assert sum(len(labels) for _, labels in evaluation) == 10000
+    assert all(np.allclose(images[:, 0, 16, 16], (1 - 0.4914) / 0.2023, atol=1e-4) for images, _ in evaluation)
+
+
+@pytest.mark.parametrize("train_dir, test_dir", [("cifar-10-batches-bin", "cifar-10-verify-bin"),
+                                                 ("fashion-mnist-batches-bin", "fashion-mnist-verify-bin")])
+def test_split_folders_name_what_the_run_lacks(tmp_path, train_dir, test_dir):
+    """The official split (and the converter's Fashion-MNIST folders): each folder serves one run only,
+    and pointing the other run at it names the folder, what it holds, what is missing and where it is."""
+    write_cifar_bin(str(tmp_path / train_dir / "data_batch_1.bin"))
+    write_cifar_bin(str(tmp_path / train_dir / "data_batch_2.bin"))
+    write_cifar_bin(str(tmp_path / test_dir / "test_batch.bin"))
+    with pytest.raises(DatasetError, match=rf"{train_dir} holds only data_batch_1.bin and data_batch_2.bin; "
+                                           rf"evaluation reads test_batch.bin \(the test set\): pass the folder "
+                                           rf"that holds it, such as .*{test_dir}$"):
+        create_dataset1(str(tmp_path / train_dir), False)
+    with pytest.raises(DatasetError, match=rf"{test_dir} holds only test_batch.bin; training reads "
+                                           rf"data_batch_\*.bin \(the training set\).*such as .*{train_dir}$"):
+        create_dataset1(str(tmp_path / test_dir), True)
 
 
 def test_imagenet_train_and_eval_pipelines(imagenet_root):
@@ -93,13 +135,57 @@ def test_imagenet_folder_errors(tmp_path):
         imagenet_folder(str(tmp_path))
 
 
-def test_unreadable_image_fails_loudly(tmp_path, imagenet_root, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # MindSpore drops abnormal_image.jpg into the working directory
+def _odd_folder(tmp_path, imagenet_root):
+    """The 9 evaluation images, plus readable odd ones (a PNG named .JPEG, CMYK, grey: 3 in class_b), files
+    that are not images, and 3 damaged JPEGs in class_c."""
     root = tmp_path / "val"
     shutil.copytree(os.path.join(imagenet_root, "validation_preprocess"), root)
-    (root / "class_a" / "broken.JPEG").write_bytes(b"\xff\xd8\xff not really a jpeg")
-    with pytest.raises(RuntimeError, match="broken.JPEG|[Dd]ecode"):
-        _batches(create_dataset2(str(root), False, batch_size=2, image_size=32))
+    write_odd_images(str(root / "class_b"))
+    return root, write_damaged_images(str(root / "class_c"))
+
+
+def test_damaged_images_stop_before_reading_or_are_left_out(tmp_path, imagenet_root, monkeypatch):
+    monkeypatch.setenv("MOBILENETV1_CACHE", str(tmp_path / "cache"))
+    root, damaged = _odd_folder(tmp_path, imagenet_root)
+    crashed = r"class_c/cut_in_header.JPEG \(the decoder crashed on it \(SIGFPE\)\)"
+    with pytest.raises(DatasetError, match=rf"^3 damaged images in .*val: {crashed}, class_c/cut_short.JPEG "
+                                           r".*--damaged_images skip"):
+        create_dataset2(str(root), False)
+    for do_train in (False, True):
+        batches = _batches(create_dataset2(str(root), do_train, batch_size=1, image_size=32, damaged_images="skip"))
+        assert sorted(int(labels[0]) for _, labels in batches) == [0] * 3 + [1] * 6 + [2] * 3
+
+
+def test_skipping_keeps_every_other_image_in_each_shard(tmp_path, imagenet_root, monkeypatch):
+    monkeypatch.setenv("MOBILENETV1_CACHE", str(tmp_path / "cache"))
+    root, _ = _odd_folder(tmp_path, imagenet_root)
+    shards = [_batches(create_dataset2(str(root), True, batch_size=1, image_size=32, damaged_images="skip",
+                                       shard=(2, rank))) for rank in (0, 1)]
+    assert [len(s) for s in shards] == [6, 6]
+    pixels = [tuple(np.round(image[0, :, 16, 16], 3)) for shard in shards for image, _ in shard]
+    assert len(pixels) == 12
+
+
+def test_more_class_folders_than_classes_is_an_error(imagenet_root):
+    folder = os.path.join(imagenet_root, "train")
+    with pytest.raises(DatasetError, match=r"has 3 class folders but class_num is 2: set --class_num 3 or more"):
+        create_dataset2(folder, True, class_num=2)
+    assert imagenet_folder(folder, class_num=1001)  # the official YAMLs' 1001 for 1000 folders
+
+
+def test_imagenet_index_follows_mindspore_s_file_order(tmp_path):
+    """The images a skip leaves are chosen by their index in ImageFolderDataset's own order, which the
+    folder index must therefore follow exactly (mixed-case endings, files that are not images)."""
+    import mindspore.dataset as ms_ds
+    write_image_folder(str(tmp_path), classes=("b", "a", "C"), per_class=3)
+    os.rename(tmp_path / "a" / "a_1.JPEG", tmp_path / "a" / "Z.jpg")
+    write_odd_images(str(tmp_path / "a"))
+    groups = imagenet_folder(str(tmp_path))
+    names = [os.path.join(c, n) for c, files in groups.items() for n in files]
+    reader = ms_ds.ImageFolderDataset(str(tmp_path), shuffle=False,
+                                      extensions=sorted({n[n.rfind("."):] for n in names}))
+    read = [image.tobytes() for image, _ in reader.create_tuple_iterator(output_numpy=True, num_epochs=1)]
+    assert read == [open(tmp_path / name, "rb").read() for name in names]
 
 
 def test_workers_clamped_to_cpu_count():
@@ -157,8 +243,8 @@ def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs, seeded)
     places it outside, as in the paper) holds exactly the mean (0 after normalisation) in all channels;
     no stored pixel normalises to exactly 0, and evaluation images are left whole."""
     def zero_squares(do_train):
-        dataset = create_dataset1(cifar_dirs[0], do_train, batch_size=8, image_size=32, num_samples=8,
-                                  augment="none", cutout_length=8)
+        dataset = create_dataset1(cifar_dirs[0 if do_train else 1], do_train, batch_size=8, image_size=32,
+                                  num_samples=8, augment="none", cutout_length=8)
         images = _batches(dataset)[0][0]
         return [np.argwhere((img == 0).all(axis=0)) for img in images]
 

@@ -220,7 +220,7 @@ def test_predict_from_checkpoint_and_onnx_agree(tmp_path, cpp_run, checkpoint):
 @pytest.mark.parametrize("args,message", [
     (["--model_path", "none.ckpt", "--image_path", "."], "model file not found: none.ckpt"),
     (["--model_path", "{bad_model}", "--image_path", "."], "must be a .ckpt, .mindir or .onnx file"),
-    (["--model_path", "{ckpt}", "--image_path", "{broken}"], "cannot read image"),
+    (["--model_path", "{ckpt}", "--image_path", "{broken}"], "1 damaged image in"),
     (["--model_path", "{ckpt}", "--image_path", "nowhere"], "image file or folder not found"),
 ])
 def test_predict_bad_inputs(tmp_path, checkpoint, args, message):

@@ -38,7 +38,7 @@ def _stop(proc):
     proc.wait(timeout=120)
 
 
-def run_distributed(tmp_path, cifar_dirs, attempts=3):
+def run_distributed(tmp_path, dataset_path, attempts=3):
     """scripts/run_distribute_train_cpu.sh with 2 workers on a free port -> (its run folder, exit code).
 
     The port is free when chosen but another process can take it before the scheduler binds it: then
@@ -49,7 +49,7 @@ def run_distributed(tmp_path, cifar_dirs, attempts=3):
         cwd.mkdir()
         run_dir = cwd / "train_parallel"
         proc = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "run_distribute_train_cpu.sh"), "cifar10",
-                                 cifar_dirs[0], "2", *FLAGS], cwd=cwd, stdout=subprocess.DEVNULL,
+                                 dataset_path, "2", *FLAGS], cwd=cwd, stdout=subprocess.DEVNULL,
                                 env=script_env(FOREGROUND="1", MASTER_PORT=str(free_port())),
                                 start_new_session=True)
         deadline = time.monotonic() + 600
@@ -75,13 +75,16 @@ def network_params(path):
     return {k: v.asnumpy() for k, v in ms.load_checkpoint(path).items() if k.startswith(("network.", "fc."))}
 
 
-def test_two_workers_share_the_data_and_end_identical(tmp_path, cifar_dirs):
-    run_dir, returncode = run_distributed(tmp_path, cifar_dirs)
+def test_two_workers_share_the_data_and_end_identical(tmp_path, cifar_dirs, stock_cifar_dir):
+    """On the CIFAR-10 download's own folder: the ranks share the training file, never the test file."""
+    run_dir, returncode = run_distributed(tmp_path, stock_cifar_dir)
     logs = {rank: _text(run_dir / "msrun_log" / f"worker_{rank}.log") for rank in (0, 1)}
     assert returncode == 0, _text(run_dir / "log.txt")[-2000:] + "\n".join(v[-2000:] for v in logs.values())
     for rank in (0, 1):
         assert f"[rank {rank}]" in logs[rank]
         assert f"rank {rank} reads shard {rank} of 2 of the training set (128 images per epoch)" in logs[rank]
+        assert "training set: 10000 images from data_batch_1.bin in" in logs[rank]
+        assert "(test_batch.bin there not read)" in logs[rank]
     ranks = [str(run_dir / f"ckpt_{rank}") for rank in (0, 1)]
     # each rank computed its loss on its own shard (num_samples caps each shard at 128 images) ...
     assert len(losses(ranks[0])) == len(losses(ranks[1])) == 16

@@ -34,12 +34,14 @@ def modelarts_job(script, tmp_path, *args):
 
 
 @pytest.mark.parametrize("dataset", ["cifar10", "imagenet2012"])
-def test_train_eval_export_on_modelarts(tmp_path, dataset, cifar_dirs, imagenet_root):
+def test_train_eval_export_on_modelarts(tmp_path, dataset, stock_cifar_dir, imagenet_root):
+    """CIFAR-10 as the download unpacks (training and test files in one folder): training reads the training
+    file only, evaluation the test file only."""
     obs = tmp_path / "obs_data"
     obs.mkdir()
     if dataset == "cifar10":
-        name, source, size = "cifar10", cifar_dirs[0], ["--image_size", "32", "--num_samples", "64",
-                                                      "--batch_size", "32"]
+        name, source, size = "cifar10", stock_cifar_dir, ["--image_size", "32", "--num_samples", "64",
+                                                         "--batch_size", "32"]
     else:
         name, source, size = "ImageNet_Original", imagenet_root, ["--image_size", "64", "--batch_size", "6"]
     zip_folder(source, obs / f"{name}.zip", name)
@@ -48,6 +50,9 @@ def test_train_eval_export_on_modelarts(tmp_path, dataset, cifar_dirs, imagenet_
     train = modelarts_job("train.py", tmp_path, *common)
     assert train.returncode == 0, train.stderr[-3000:]
     assert "unzip percent: 100%" in train.stdout
+    if dataset == "cifar10":
+        assert "training set: 10000 images from data_batch_1.bin in" in train.stderr
+        assert "(test_batch.bin there not read)" in train.stderr
     assert (tmp_path / "cache" / "data" / name).is_dir()
     steps = 2 if dataset == "cifar10" else 3
     ckpt_name = f"mobilenetv1-1_{steps}.ckpt"
@@ -62,6 +67,8 @@ def test_train_eval_export_on_modelarts(tmp_path, dataset, cifar_dirs, imagenet_
                                "0.25", *eval_size)
     assert evaluation.returncode == 0, evaluation.stderr[-3000:]
     assert "result: {'top_5_accuracy'" in evaluation.stdout
+    if dataset == "cifar10":
+        assert "evaluation set: 10000 images from test_batch.bin in" in evaluation.stderr
     export = modelarts_job("export.py", tmp_path, "--dataset", dataset, "--checkpoint_url", tmp_path / "obs_out",
                            "--ckpt_file", ckpt_name, "--file_format", "ONNX", "--batch_size", "1", "--width", "32",
                            "--height", "32", "--device_target", "CPU", "--width_multiplier", "0.25",

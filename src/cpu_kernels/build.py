@@ -2,7 +2,7 @@
 
 A library is compiled once per source version and CPU type with the system C++ compiler
 (``g++ -O3 -march=native -fopenmp``, linked against the MindSpore libraries it calls) into
-``$XDG_CACHE_HOME/mobilenetv1`` (default ``~/.cache/mobilenetv1``), written under a temporary name
+the cache folder (src/cache.py), written under a temporary name
 and renamed, so concurrent workers of a data-parallel job never load a half-written file.
 ``resolve_implementation`` turns the ``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl`` /
 ``stem_impl`` / ``inference_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op``
@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
+from src.cache import cache_dir
 from src.model_utils.errors import UserInputError
 
 KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -28,8 +29,10 @@ MINDSPORE_LIBRARIES = {kernel: ("libdnnl.so.3",) for kernel in ("pointwise_conv"
 
 
 def _cache_dir():
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mobilenetv1")
+    folder = cache_dir()
+    if folder is None:
+        raise UserInputError("no writable folder for the built C++ kernels: set MOBILENETV1_CACHE to one")
+    return folder
 
 
 def compiler():

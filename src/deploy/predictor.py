@@ -4,6 +4,7 @@ Images go through the evaluation pipeline's own operations: ImageNet files are d
 center-cropped; CIFAR-10 images are first resized to 32x32, Fashion-MNIST images turned grey,
 resized to 28x28 and padded to 32x32 as the converter does, then normalised like eval.py.
 """
+import logging
 import os
 
 import numpy as np
@@ -12,16 +13,15 @@ from PIL import Image, UnidentifiedImageError
 
 from src.checkpoint import load_for_inference
 from src.cpu_kernels import inference_network
-from src.dataset import IMAGE_EXTENSIONS, cifar_eval_ops, imagenet_eval_ops
+from src.dataset import clamp_workers, cifar_eval_ops, imagenet_eval_ops
+from src.dataset_specs import (CIFAR_SIDE, CLASS_NAMES, FASHION_MNIST_SIDE, IMAGE_EXTENSIONS, IMAGENET_TRAIN_DIR,
+                               STORED_BORDER, is_image_name)
 from src.deploy.exporter import load_exported
+from src.image_check import check_folder, describe
 from src.mobilenet_v1 import create_network
-from src.model_utils.errors import UserInputError
+from src.model_utils.errors import DatasetError, UserInputError
 
-CLASS_NAMES = {
-    "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
-    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                      "Ankle boot"],
-}
+logger = logging.getLogger(__name__)
 
 
 def image_files(path):
@@ -29,11 +29,29 @@ def image_files(path):
     if os.path.isfile(path):
         return [path]
     if os.path.isdir(path):
-        files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS))
+        files = sorted(os.path.join(path, f) for f in os.listdir(path) if is_image_name(f))
         if files:
             return files
         raise UserInputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
     raise UserInputError(f"image file or folder not found: {path}")
+
+
+def readable_files(files, config):
+    """``files`` less the damaged ones (MindSpore's decoder, src/image_check.py) when damaged_images is skip;
+    with error, any damaged file stops the run before the first is classified."""
+    folder = os.path.dirname(files[0])
+    damaged = check_folder(folder, {".": [os.path.basename(f) for f in files]},
+                           clamp_workers(config.num_parallel_workers))
+    if not damaged:
+        return files
+    message = describe(damaged, folder)
+    if config.damaged_images != "skip":
+        raise DatasetError(f"{message}. Replace or delete them, or pass --damaged_images skip to leave them out")
+    kept = [f for f in files if os.path.basename(f) not in damaged]
+    if not kept:
+        raise DatasetError(f"{message}: no image left to classify")
+    logger.warning("%s; leaving them out (damaged_images: skip)", message)
+    return kept
 
 
 def _stored_form(path, dataset):
@@ -45,9 +63,9 @@ def _stored_form(path, dataset):
     except (UnidentifiedImageError, OSError) as err:
         raise UserInputError(f"cannot read image {path}: {err}") from err
     if dataset == "fashion_mnist":
-        grey = np.asarray(image.convert("L").resize((28, 28), Image.BILINEAR))
-        return np.repeat(np.pad(grey, 2)[:, :, None], 3, axis=2)
-    return np.asarray(image.convert("RGB").resize((32, 32), Image.BILINEAR))
+        grey = np.asarray(image.convert("L").resize((FASHION_MNIST_SIDE,) * 2, Image.BILINEAR))
+        return np.repeat(np.pad(grey, STORED_BORDER[dataset])[:, :, None], 3, axis=2)
+    return np.asarray(image.convert("RGB").resize((CIFAR_SIDE, CIFAR_SIDE), Image.BILINEAR))
 
 
 def prepare(path, config):
@@ -68,7 +86,7 @@ def prepare(path, config):
 def class_names(config):
     if config.dataset in CLASS_NAMES:
         return CLASS_NAMES[config.dataset]
-    train_dir = os.path.join(config.dataset_path, "train")
+    train_dir = os.path.join(config.dataset_path, IMAGENET_TRAIN_DIR)
     if os.path.isdir(train_dir):
         return sorted(d for d in os.listdir(train_dir) if os.path.isdir(os.path.join(train_dir, d)))
     return [f"class {i}" for i in range(config.class_num)]
@@ -95,6 +113,7 @@ def predict(model_path, image_path, config, top=5):
     """[(file, [(class index, class name, probability), ...])] for every image, best first."""
     files = image_files(image_path)
     model = make_model(model_path, config)
+    files = readable_files(files, config)
     logits = model(np.stack([prepare(f, config) for f in files]))
     names = class_names(config)
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))

@@ -7,6 +7,10 @@ class UserInputError(ValueError):
     exit_code = 1
 
 
+class DatasetError(UserInputError):
+    """A dataset folder or file that cannot be used; the message names it."""
+
+
 class Interrupted(UserInputError):
     """The user stopped the run (Ctrl-C / SIGTERM) after its state was saved."""
 

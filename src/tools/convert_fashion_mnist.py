@@ -18,16 +18,14 @@ import sys
 
 import numpy as np
 
+from src.dataset_specs import (CIFAR_RECORDS_PER_FILE, CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, FASHION_MNIST_IDX,
+                               FASHION_MNIST_SIDE, FASHION_MNIST_TEST_DIR, FASHION_MNIST_TRAIN_DIR, STORED_BORDER)
 from src.model_utils.errors import UserInputError
 
 DEBIAN_IDX_DIR = "/usr/share/datasets/fashion-mnist"
-TRAIN_DIR, TEST_DIR = "fashion-mnist-batches-bin", "fashion-mnist-verify-bin"
-SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
-RECORDS_PER_FILE = 10000
 MANIFEST = "conversion.json"
-BORDER = 2  # zero pixels added on each side of the 28x28 originals (src/dataset.py crops them at image_size 28)
+BORDER = STORED_BORDER["fashion_mnist"]  # zero pixels added on each side of the 28x28 originals
 
 
 class ConversionError(UserInputError):
@@ -73,14 +71,15 @@ def read_idx(path, magic):
 
 def load_split(idx_dir, split):
     """(images N x 28 x 28, labels N) of one split, cross-checked."""
-    image_path, label_path = (find_idx_file(idx_dir, stem) for stem in SPLITS[split])
+    image_path, label_path = (find_idx_file(idx_dir, stem) for stem in FASHION_MNIST_IDX[split])
     images, labels = read_idx(image_path, IMAGE_MAGIC), read_idx(label_path, LABEL_MAGIC)
     if len(images) != len(labels):
         raise ConversionError(f"{image_path} holds {len(images)} images but {label_path} {len(labels)} labels")
-    if images.shape[1:] != (28, 28):
-        raise ConversionError(f"{image_path}: images are {images.shape[1:]}, expected 28x28")
-    if len(images) % RECORDS_PER_FILE:
-        raise ConversionError(f"{image_path}: {len(images)} images is not a multiple of {RECORDS_PER_FILE} "
+    if images.shape[1:] != (FASHION_MNIST_SIDE, FASHION_MNIST_SIDE):
+        raise ConversionError(f"{image_path}: images are {images.shape[1:]}, expected "
+                              f"{FASHION_MNIST_SIDE}x{FASHION_MNIST_SIDE}")
+    if len(images) % CIFAR_RECORDS_PER_FILE:
+        raise ConversionError(f"{image_path}: {len(images)} images is not a multiple of {CIFAR_RECORDS_PER_FILE} "
                               "(the CIFAR-10 binary reader needs 10,000 records per file)")
     if labels.max() > 9:
         raise ConversionError(f"{label_path}: label {labels.max()} outside 0..9")
@@ -112,8 +111,9 @@ def _digest(paths):
 
 
 def output_files(output_dir, num_train_files=6):
-    train = [os.path.join(output_dir, TRAIN_DIR, f"data_batch_{i + 1}.bin") for i in range(num_train_files)]
-    return train, [os.path.join(output_dir, TEST_DIR, "test_batch.bin")]
+    train = [os.path.join(output_dir, FASHION_MNIST_TRAIN_DIR, f"{CIFAR_TRAIN_PREFIX}{i + 1}.bin")
+             for i in range(num_train_files)]
+    return train, [os.path.join(output_dir, FASHION_MNIST_TEST_DIR, CIFAR_TEST_FILE)]
 
 
 def convert(idx_dir=DEBIAN_IDX_DIR, output_dir="data/fashion_mnist", log=print):
@@ -121,9 +121,9 @@ def convert(idx_dir=DEBIAN_IDX_DIR, output_dir="data/fashion_mnist", log=print):
     if not os.path.isdir(idx_dir):
         raise ConversionError(f"IDX folder not found: {idx_dir}. Install Debian's dataset-fashion-mnist "
                               f"(files in {DEBIAN_IDX_DIR}) or pass --idx_dir")
-    sources = [find_idx_file(idx_dir, stem) for split in ("train", "test") for stem in SPLITS[split]]
+    sources = [find_idx_file(idx_dir, stem) for split in ("train", "test") for stem in FASHION_MNIST_IDX[split]]
     source_digest = _digest(sources)
-    train_dir, test_dir = (os.path.join(output_dir, d) for d in (TRAIN_DIR, TEST_DIR))
+    train_dir, test_dir = (os.path.join(output_dir, d) for d in (FASHION_MNIST_TRAIN_DIR, FASHION_MNIST_TEST_DIR))
     manifest_path = os.path.join(output_dir, MANIFEST)
     if os.path.isfile(manifest_path):
         with open(manifest_path, encoding="utf-8") as f:
@@ -137,10 +137,11 @@ def convert(idx_dir=DEBIAN_IDX_DIR, output_dir="data/fashion_mnist", log=print):
     os.makedirs(test_dir, exist_ok=True)
     train_records = to_cifar_records(*load_split(idx_dir, "train"))
     test_records = to_cifar_records(*load_split(idx_dir, "test"))
-    train_files, test_files = output_files(output_dir, len(train_records) // RECORDS_PER_FILE)
+    train_files, test_files = output_files(output_dir, len(train_records) // CIFAR_RECORDS_PER_FILE)
     for records, paths in ((train_records, train_files), (test_records, test_files)):
         for i, path in enumerate(paths):
-            _write_atomically(path, records[i * RECORDS_PER_FILE:(i + 1) * RECORDS_PER_FILE].tobytes())
+            chunk = records[i * CIFAR_RECORDS_PER_FILE:(i + 1) * CIFAR_RECORDS_PER_FILE]
+            _write_atomically(path, chunk.tobytes())
     files = {os.path.relpath(p, output_dir): _digest([p]) for p in train_files + test_files}
     manifest = {"source": os.path.abspath(idx_dir), "source_sha256": source_digest,
                 "num_train_files": len(train_files), "train_images": len(train_records),

@@ -1,0 +1,126 @@
+"""Data sets laid out as they come from their source, through train.py, eval.py, predict.py and preprocess.py:
+the CIFAR-10 download's one folder, and class folders holding damaged images and files that are not images."""
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from src.synthetic_data import write_damaged_images, write_image_folder, write_odd_images
+from tests.conftest import TINY_MODEL, run_entry_point
+
+
+def _one_line_error(proc, *parts):
+    """Exit code 1 (not a signal), one 'error:' line holding every part, no traceback."""
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and all(part in errors[0] for part in parts), proc.stderr[-2000:]
+
+
+def test_training_on_the_stock_cifar_folder_reads_the_training_images_only(tmp_path, stock_cifar_dir):
+    """An epoch of 10 steps of 1,000 is the 10,000 training images; with the test file it would be 20."""
+    proc = run_entry_point("train.py", "--dataset_path", stock_cifar_dir, *TINY_MODEL, "--epoch_size", "1",
+                           "--batch_size", "1000", "--save_checkpoint_path", tmp_path, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (f"training set: 10000 images from data_batch_1.bin in {stock_cifar_dir} (test_batch.bin there not read)"
+            in proc.stderr)
+    assert re.search(r"training epochs 1-1 of 10 steps, batch 1000", proc.stderr)
+    assert os.path.exists(tmp_path / "mobilenetv1-1_10.ckpt")
+
+
+def test_eval_on_the_stock_cifar_folder_scores_the_test_images_only(tmp_path, stock_cifar_dir, trained):
+    out, _ = trained
+    proc = run_entry_point("eval.py", "--dataset_path", stock_cifar_dir, *TINY_MODEL, "--checkpoint_path",
+                           out / "mobilenetv1-2_3.ckpt", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (f"evaluation set: 10000 images from test_batch.bin in {stock_cifar_dir} (data_batch_1.bin there not read)"
+            in proc.stderr)
+
+
+def test_eval_on_a_training_only_folder_names_the_missing_test_file(tmp_path, cifar_dirs, trained):
+    out, _ = trained
+    proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[0], *TINY_MODEL, "--checkpoint_path",
+                           out / "mobilenetv1-2_3.ckpt", cwd=tmp_path)
+    _one_line_error(proc, f"{cifar_dirs[0]} holds only data_batch_1.bin; evaluation reads test_batch.bin",
+                    f"such as {cifar_dirs[1]}")
+
+
+@pytest.fixture(scope="module")
+def odd_imagenet(tmp_path_factory):
+    """An ImageNet root whose class folders also hold a PNG named .JPEG, a CMYK and a grey JPEG, a README
+    and a .DS_Store; train/ also holds three damaged JPEGs (one kills MindSpore's decoder)."""
+    root = tmp_path_factory.mktemp("ImageNet_real")
+    for split, per_class in (("train", 4), ("validation_preprocess", 2)):
+        write_image_folder(str(root / split), per_class=per_class, seed=5)
+        write_odd_images(str(root / split / "class_b"))
+    return str(root), write_damaged_images(str(root / "train" / "class_c"))
+
+
+IMAGENET = ["--dataset", "imagenet2012", "--class_num", "3", "--device_target", "CPU", "--width_multiplier", "0.25",
+            "--image_size", "32", "--epoch_size", "1"]
+
+
+@pytest.fixture(scope="module")
+def imagenet_checkpoint(tmp_path_factory, odd_imagenet):
+    """Training that leaves the damaged images out: 12 + 3 readable images, batch 5."""
+    out = tmp_path_factory.mktemp("imagenet_train")
+    proc = run_entry_point("train.py", *IMAGENET, "--dataset_path", odd_imagenet[0], "--batch_size", "5",
+                           "--damaged_images", "skip", "--save_checkpoint_path", out, cwd=out)
+    return out, proc
+
+
+def test_damaged_images_stop_training_before_the_first_step(tmp_path, odd_imagenet):
+    proc = run_entry_point("train.py", *IMAGENET, "--dataset_path", odd_imagenet[0], "--batch_size", "5",
+                           "--save_checkpoint_path", tmp_path, cwd=tmp_path)
+    _one_line_error(proc, "3 damaged images in", "class_c/cut_in_header.JPEG (the decoder crashed on it (SIGFPE))",
+                    "class_c/cut_short.JPEG", "class_c/empty.JPEG", "--damaged_images skip")
+    assert "step:" not in proc.stdout
+
+
+def test_skipping_damaged_images_trains_on_every_readable_one(imagenet_checkpoint):
+    out, proc = imagenet_checkpoint
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "3 damaged images in" in proc.stderr and "leaving them out (damaged_images: skip)" in proc.stderr
+    assert "training set: 15 images in 3 class folders" in proc.stderr  # 12 + PNG-as-JPEG, CMYK, grey
+    assert os.path.exists(out / "mobilenetv1-1_3.ckpt")
+
+
+def test_eval_reads_odd_but_readable_images_and_ignores_other_files(tmp_path, odd_imagenet, imagenet_checkpoint):
+    out, _ = imagenet_checkpoint
+    proc = run_entry_point("eval.py", *IMAGENET, "--dataset_path", odd_imagenet[0], "--checkpoint_path",
+                           out / "mobilenetv1-1_3.ckpt", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "evaluation set: 9 images in 3 class folders" in proc.stderr and "result: " in proc.stdout
+
+
+def test_more_class_folders_than_class_num_stops_eval(tmp_path, odd_imagenet, imagenet_checkpoint):
+    out, _ = imagenet_checkpoint
+    root = tmp_path / "root"
+    shutil.copytree(os.path.join(odd_imagenet[0], "validation_preprocess"), root / "validation_preprocess")
+    write_image_folder(str(root / "validation_preprocess"), classes=("class_d",), per_class=1)
+    proc = run_entry_point("eval.py", *IMAGENET, "--dataset_path", root, "--checkpoint_path",
+                           out / "mobilenetv1-1_3.ckpt", cwd=tmp_path)
+    _one_line_error(proc, "has 4 class folders but class_num is 3")
+
+
+def test_predict_and_preprocess_stop_on_damaged_images_or_skip_them(tmp_path, odd_imagenet, imagenet_checkpoint):
+    out, _ = imagenet_checkpoint
+    folder = os.path.join(odd_imagenet[0], "train", "class_c")
+    model = ["--model_path", out / "mobilenetv1-1_3.ckpt", "--image_path", folder]
+    proc = run_entry_point("predict.py", *IMAGENET, *model, cwd=tmp_path)
+    _one_line_error(proc, "3 damaged images in", "cut_in_header.JPEG")
+    proc = run_entry_point("predict.py", *IMAGENET, *model, "--damaged_images", "skip", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(os.path.basename(p) for p in re.findall(r"^(\S+\.JPEG)$", proc.stdout, re.M)) == [
+        f"class_c_{i}.JPEG" for i in range(4)]
+    (tmp_path / "root").mkdir()
+    os.symlink(os.path.join(odd_imagenet[0], "train"), tmp_path / "root" / "validation_preprocess")
+    preprocess = [*IMAGENET, "--dataset_path", tmp_path / "root", "--result_path", tmp_path / "pre"]
+    proc = run_entry_point("preprocess.py", *preprocess, cwd=tmp_path)
+    _one_line_error(proc, "3 damaged images in")
+    proc = run_entry_point("preprocess.py", *preprocess, "--damaged_images", "skip", cwd=tmp_path)
+    assert proc.returncode == 0 and "wrote 15 input tensors" in proc.stdout, proc.stderr[-3000:]
+    assert len(os.listdir(tmp_path / "pre" / "00_data")) == 15
+    assert np.fromfile(tmp_path / "pre" / "00_data" / "img_000000.bin", np.float32).size == 3 * 32 * 32
