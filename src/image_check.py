@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHUNK = 256  # files a worker is given at a time
 PROGRESS_SECONDS = 10.0
+SAVE_SECONDS = 60.0  # a long first check caches the folders it has finished this often
 _RESULT = "@@"  # marks the worker's result lines among anything else its libraries print
 
 
@@ -63,6 +64,13 @@ def _short_reason(err):
     return str(err).splitlines()[0].strip() if str(err) else type(err).__name__
 
 
+def _signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 class _Workers:
     """Decoder processes, one per thread, each restarted after a file kills it."""
 
@@ -86,7 +94,7 @@ class _Workers:
         return proc
 
     def check(self, start, end, damaged, done):
-        """Decode files start..end-1; record damaged ones as {index: reason}; count each in ``done``."""
+        """Decode files start..end-1; record damaged ones as {index: reason}; put each index in ``done``."""
         while start < end:
             proc = self._process()
             proc.stdin.write(f"{start} {end}\n")
@@ -97,7 +105,7 @@ class _Workers:
                 index, reason = line[len(_RESULT):].rstrip("\n").split("\t", 1)
                 if reason:
                     damaged[int(index)] = reason
-                done.put(1)
+                done.put(int(index))
                 start = int(index) + 1
                 if start == end:
                     break
@@ -108,8 +116,8 @@ class _Workers:
                     raise DatasetError(f"the image-checking process stopped (exit code {code}) before a file "
                                        f"killed it; run python -m src.image_check --decode-worker {self.list_file} "
                                        "by hand to see why")
-                damaged[start] = f"the decoder crashed on it ({signal.Signals(-code).name})"
-                done.put(1)
+                damaged[start] = f"the decoder crashed on it ({_signal_name(-code)})"
+                done.put(start)
                 start += 1
 
     def close(self):
@@ -119,19 +127,23 @@ class _Workers:
                 proc.wait()
 
 
-def find_damaged(paths, workers=1):
-    """{path: reason} for every file of ``paths`` that MindSpore's Decode cannot decode."""
+def find_damaged(paths, workers=1, on_progress=None):
+    """{path: reason} for every file of ``paths`` that MindSpore's Decode cannot decode.
+
+    ``on_progress(finished, damaged)`` is called every SAVE_SECONDS with a bytearray marking the
+    indices of ``paths`` checked so far and {index: reason} of the damaged ones among them, so that a
+    long check can keep what it has found if it is stopped.
+    """
     if not paths:
         return {}
     with tempfile.TemporaryDirectory(prefix="image-check-") as scratch:
         list_file = os.path.join(scratch, "files")
         with open(list_file, "wb") as f:
             f.write(b"\0".join(os.fsencode(p) for p in paths))
-        chunks = [(start, min(start + CHUNK, len(paths))) for start in range(0, len(paths), CHUNK)]
-        damaged, done, pool = {}, queue.Queue(), _Workers(list_file, scratch)
         todo = queue.Queue()
-        for chunk in chunks:
-            todo.put(chunk)
+        for start in range(0, len(paths), CHUNK):
+            todo.put((start, min(start + CHUNK, len(paths))))
+        damaged, done, pool = {}, queue.Queue(), _Workers(list_file, scratch)
 
         def drain():
             while True:
@@ -141,12 +153,12 @@ def find_damaged(paths, workers=1):
                     return
                 pool.check(start, end, damaged, done)
 
-        threads = max(1, min(workers, len(chunks)))
+        threads = max(1, min(workers, todo.qsize()))
         try:
             with ThreadPoolExecutor(threads) as executor:
                 futures = [executor.submit(drain) for _ in range(threads)]
                 try:
-                    _report_progress(futures, done, len(paths))
+                    _follow(futures, done, len(paths), damaged, on_progress)
                 except BaseException:  # Ctrl-C: the threads stop after their current chunk
                     while not todo.empty():
                         todo.get_nowait()
@@ -158,20 +170,24 @@ def find_damaged(paths, workers=1):
     return {paths[i]: reason for i, reason in sorted(damaged.items())}
 
 
-def _report_progress(futures, done, total):
-    """Log a progress line every PROGRESS_SECONDS while the workers decode."""
-    started = last = time.monotonic()
-    count = 0
+def _follow(futures, done, total, damaged, on_progress):
+    """While the workers decode: a progress line every PROGRESS_SECONDS, ``on_progress`` every SAVE_SECONDS."""
+    started = logged = saved = time.monotonic()
+    finished, count = bytearray(total), 0
     while not all(f.done() for f in futures):
         time.sleep(0.2)
         while not done.empty():
-            count += done.get()
+            finished[done.get()] = 1
+            count += 1
         now = time.monotonic()
-        if now - last >= PROGRESS_SECONDS and count:
+        if now - logged >= PROGRESS_SECONDS and count:
             rate = count / (now - started)
             logger.info("checking images: %d of %d (%.0f/s, about %.0f s left)", count, total, rate,
                         (total - count) / rate)
-            last = now
+            logged = now
+        if on_progress is not None and now - saved >= SAVE_SECONDS:
+            on_progress(finished, dict(damaged))
+            saved = now
 
 
 def _signature(folder, names):
@@ -241,20 +257,30 @@ def check_folder(root, groups, workers=1):
         cached = _load(cache_path) if cache_path else {}
         signatures = {sub: _signature(os.path.join(root, sub), names) for sub, names in groups.items()}
         stale = [sub for sub in groups if cached.get(sub, {}).get("signature") != signatures[sub]]
-        where = {os.path.join(root, sub, name): (sub, name) for sub in stale for name in groups[sub]}
+        where = [(sub, name) for sub in stale for name in groups[sub]]
         if where:
             started = time.monotonic()
             logger.info("checking %d images in %s that the last check did not see (run once per change)",
                         len(where), root)
-            found = find_damaged(list(where), workers)
-            logger.info("checked %d images in %.1f s: %d damaged", len(where), time.monotonic() - started, len(found))
+            ranges, first = {}, 0
             for sub in stale:
-                cached[sub] = {"signature": signatures[sub], "damaged": {}}
-            for path, reason in found.items():
-                sub, name = where[path]
-                cached[sub]["damaged"][name] = reason
-            if cache_path:
-                _save(cache_path, root, {sub: cached[sub] for sub in groups})
+                ranges[sub] = (first, first + len(groups[sub]))
+                first += len(groups[sub])
+
+            def record(finished, damaged):
+                """Cache the folders whose every image is checked."""
+                for sub, (low, high) in list(ranges.items()):
+                    if all(finished[low:high]):
+                        cached[sub] = {"signature": signatures[sub],
+                                       "damaged": {where[i][1]: damaged[i] for i in range(low, high) if i in damaged}}
+                        del ranges[sub]
+                if cache_path:
+                    _save(cache_path, root, {sub: cached[sub] for sub in groups if sub in cached})
+
+            found = find_damaged([os.path.join(root, *pair) for pair in where], workers, on_progress=record)
+            index = {os.path.join(root, *pair): i for i, pair in enumerate(where)}
+            record(bytearray(b"\1" * len(where)), {index[path]: reason for path, reason in found.items()})
+            logger.info("checked %d images in %.1f s: %d damaged", len(where), time.monotonic() - started, len(found))
     return {os.path.normpath(os.path.join(sub, name)): reason
             for sub in groups for name, reason in cached[sub]["damaged"].items()}
 

@@ -47,7 +47,8 @@ def test_the_cache_rechecks_only_changed_folders(tmp_path, cache, monkeypatch):
     write_damaged_images(os.path.join(root, "b"))
     checked = []
     real = image_check.find_damaged
-    monkeypatch.setattr(image_check, "find_damaged", lambda paths, workers: checked.append(paths) or real(paths, 1))
+    monkeypatch.setattr(image_check, "find_damaged",
+                        lambda paths, workers, on_progress=None: checked.append(paths) or real(paths, 1))
     first = check_folder(root, image_groups(root))
     assert sorted(first) == [os.path.join("b", n) for n in ("cut_in_header.JPEG", "cut_short.JPEG", "empty.JPEG")]
     assert len(checked) == 1 and len(checked[0]) == 7
@@ -80,3 +81,30 @@ def test_command_line_lists_every_damaged_image(tmp_path, cache, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == [
         os.path.join(str(tmp_path), "a", n) for n in ("cut_in_header.JPEG", "cut_short.JPEG", "empty.JPEG")]
+
+
+def test_a_stopped_check_keeps_the_folders_it_finished(tmp_path, cache, monkeypatch):
+    """A first check of a large set runs for minutes: the class folders checked before it stopped are cached."""
+    import time
+    root = str(tmp_path / "train")
+    write_image_folder(root, classes=("a", "b"), per_class=2)
+    monkeypatch.setattr(image_check, "CHUNK", 2)  # one chunk per folder
+    monkeypatch.setattr(image_check, "SAVE_SECONDS", 0.0)
+    real_check = image_check._Workers.check
+
+    def stop_in_folder_b(self, start, end, damaged, done):
+        if start >= 2:
+            time.sleep(1.0)  # long enough for the checked folder a to be saved
+            raise KeyboardInterrupt
+        real_check(self, start, end, damaged, done)
+
+    monkeypatch.setattr(image_check._Workers, "check", stop_in_folder_b)
+    with pytest.raises(KeyboardInterrupt):
+        check_folder(root, image_groups(root), workers=1)
+    monkeypatch.setattr(image_check._Workers, "check", real_check)
+    checked = []
+    real = image_check.find_damaged
+    monkeypatch.setattr(image_check, "find_damaged",
+                        lambda paths, workers, on_progress=None: checked.append(paths) or real(paths, 1))
+    assert check_folder(root, image_groups(root)) == {}
+    assert [os.path.basename(os.path.dirname(p)) for p in checked[0]] == ["b", "b"]
