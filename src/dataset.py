@@ -22,7 +22,7 @@ from src.augment import AUTO_AUGMENT_FORMS, MixBatch, auto_augment_factory, rand
 from src.dataset_specs import (CIFAR_FORMAT_STATS, CIFAR_RECORD_BYTES, CIFAR_RECORDS_PER_FILE, CIFAR_SIDE,
                                CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, IMAGE_EXTENSIONS, IMAGENET_EVAL_DIR,
                                IMAGENET_MEAN, IMAGENET_STD, IMAGENET_TRAIN_DIR, STORED_BORDER)
-from src.image_check import check_folder, describe, image_groups
+from src.image_check import check_folder, image_groups, settle
 from src.model_utils.errors import DatasetError
 
 logger = logging.getLogger(__name__)
@@ -127,11 +127,7 @@ def _readable_images(dataset_path, groups, damaged_images, workers):
     damaged = check_folder(dataset_path, groups, workers)
     if not damaged:
         return None
-    message = describe(damaged, dataset_path)
-    if damaged_images != "skip":
-        raise DatasetError(f"{message}. Replace or delete them, or pass --damaged_images skip to leave them out "
-                           f"(python -m src.image_check {dataset_path} lists them all)")
-    logger.warning("%s; leaving them out (damaged_images: skip)", message)
+    settle(damaged, dataset_path, damaged_images)
     order = [os.path.join(sub, name) for sub, names in groups.items() for name in names]
     return [i for i, name in enumerate(order) if name not in damaged]
 

@@ -303,6 +303,17 @@ def describe(damaged, root, limit=3):
     return f"{len(names)} damaged image{'s' if len(names) != 1 else ''} in {root}: {listed}{more}"
 
 
+def settle(damaged, root, policy):
+    """Stop the run naming the damaged images (``policy`` "error"), or warn that they are left out ("skip")."""
+    if not damaged:
+        return
+    message = describe(damaged, root)
+    if policy != "skip":
+        raise DatasetError(f"{message}. Replace or delete them, or pass --damaged_images skip to leave them out "
+                           f"(python -m src.image_check {root} lists them all)")
+    logger.warning("%s; leaving them out (damaged_images: skip)", message)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) == 2 and argv[0] == "--decode-worker":

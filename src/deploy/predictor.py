@@ -17,7 +17,7 @@ from src.dataset import clamp_workers, cifar_eval_ops, imagenet_eval_ops
 from src.dataset_specs import (CIFAR_SIDE, CLASS_NAMES, FASHION_MNIST_SIDE, IMAGE_EXTENSIONS, IMAGENET_TRAIN_DIR,
                                STORED_BORDER, is_image_name)
 from src.deploy.exporter import load_exported
-from src.image_check import check_folder, describe
+from src.image_check import check_folder, describe, settle
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import DatasetError, UserInputError
 
@@ -39,18 +39,13 @@ def image_files(path):
 def readable_files(files, config):
     """``files`` less the damaged ones (MindSpore's decoder, src/image_check.py) when damaged_images is skip;
     with error, any damaged file stops the run before the first is classified."""
-    folder = os.path.dirname(files[0])
+    folder = os.path.dirname(files[0]) or "."
     damaged = check_folder(folder, {".": [os.path.basename(f) for f in files]},
                            clamp_workers(config.num_parallel_workers))
-    if not damaged:
-        return files
-    message = describe(damaged, folder)
-    if config.damaged_images != "skip":
-        raise DatasetError(f"{message}. Replace or delete them, or pass --damaged_images skip to leave them out")
     kept = [f for f in files if os.path.basename(f) not in damaged]
-    if not kept:
-        raise DatasetError(f"{message}: no image left to classify")
-    logger.warning("%s; leaving them out (damaged_images: skip)", message)
+    if damaged and not kept:
+        raise DatasetError(f"{describe(damaged, folder)}: no image left to classify")
+    settle(damaged, folder, config.damaged_images)
     return kept
 
 
