@@ -4,12 +4,14 @@
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
-from src.evaluator import evaluate
-from src.model_utils.context import init_context
+# MindSpore and the pipelines load in main(), after the config is read: --help and a bad value answer at once
 from src.model_utils.entry import run_entry
 
 
 def main(config):
+    from src.evaluator import evaluate
+    from src.model_utils.context import init_context
+
     init_context(config)
     result = evaluate(config)
     print(f"result: {result} ckpt={config.checkpoint_path}", flush=True)

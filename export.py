@@ -7,12 +7,14 @@ the C++ harness needs --batch_size 1 (scripts/run_infer_cpp.sh passes it).
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
-from src.deploy.exporter import export_model
-from src.model_utils.context import init_context
+# MindSpore and the pipelines load in main(), after the config is read: --help and a bad value answer at once
 from src.model_utils.entry import run_entry
 
 
 def main(config):
+    from src.deploy.exporter import export_model
+    from src.model_utils.context import init_context
+
     init_context(config)
     path, diff = export_model(config)
     print(f"exported: {path}", flush=True)

@@ -4,11 +4,13 @@
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
+# MindSpore and the pipelines load in main(), after the config is read: --help and a bad value answer at once
 from src.model_utils.entry import run_entry
-from src.deploy.offline_io import score_results
 
 
 def main(config):
+    from src.deploy.offline_io import score_results
+
     result = score_results(config.result_dir, config.label_dir)
     print(f"'top1 acc': {result['top1 acc']}")
     print(f"'top5 acc': {result['top5 acc']}")

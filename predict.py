@@ -4,12 +4,14 @@
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
-from src.model_utils.context import init_context
+# MindSpore and the pipelines load in main(), after the config is read: --help and a bad value answer at once
 from src.model_utils.entry import run_entry
-from src.deploy.predictor import predict
 
 
 def main(config):
+    from src.model_utils.context import init_context
+    from src.deploy.predictor import predict
+
     init_context(config)
     for path, top in predict(config.model_path, config.image_path, config):
         print(path)

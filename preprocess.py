@@ -5,11 +5,13 @@
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
+# MindSpore and the pipelines load in main(), after the config is read: --help and a bad value answer at once
 from src.model_utils.entry import run_entry
-from src.deploy.offline_io import write_inputs
 
 
 def main(config):
+    from src.deploy.offline_io import write_inputs
+
     count, label_path = write_inputs(config, config.result_path)
     print(f"wrote {count} input tensors to {config.result_path}, labels: {label_path}", flush=True)
 

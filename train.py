@@ -4,14 +4,16 @@
     python train.py --dataset imagenet2012 --dataset_path /path/ImageNet_Original --device_target GPU
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
-import mindspore as ms
 
-from src.model_utils.context import init_context
+# MindSpore and the pipelines load in main(), after the config is read: --help and a bad value answer at once
 from src.model_utils.entry import run_entry, setup_logging
-from src.training.trainer import train
 
 
 def main(config):
+    import mindspore as ms
+    from src.model_utils.context import init_context
+    from src.training.trainer import train
+
     ms.set_seed(config.seed)
     rank, group_size = init_context(config, distributed=config.run_distribute)
     if config.run_distribute:

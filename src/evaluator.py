@@ -82,8 +82,8 @@ class Validator:
 
 def evaluate(config):
     """Top-5 and top-1 accuracy of ``config.checkpoint_path``, in the official output order."""
-    if not 0 <= config.eval_shift < config.image_size:
-        raise UserInputError(f"eval_shift must be 0 or more pixels and less than image_size ({config.image_size}), "
+    if config.eval_shift >= config.image_size:
+        raise UserInputError(f"eval_shift must be less than image_size ({config.image_size}) pixels, "
                              f"got {config.eval_shift}")
     dataset = create_dataset_from_config(config, do_train=False)
     if dataset.get_dataset_size() == 0:

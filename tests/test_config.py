@@ -5,6 +5,8 @@ import pytest
 
 from src.deploy.exporter import export_input_shape
 from src.model_utils.config import REMOVED_KEYS, ROOT_DIR, Config, get_config, load_schema, read_values
+from src.model_utils.value_checks import Interval, value_problem
+from tests.conftest import run_entry_point
 
 YAMLS = ("default_config.yaml", "default_config_imagenet.yaml", "default_config_gpu_imagenet.yaml")
 SHIPPED = YAMLS + ("default_config_fashion_mnist.yaml", "default_config_fashion_mnist_full.yaml")
@@ -66,7 +68,7 @@ def test_every_shipped_key_has_help_in_the_schema(name):
     assert set(values) <= set(schema), f"keys without help in config_schema.yaml: {set(values) - set(schema)}"
     assert all(isinstance(schema[key]["help"], str) and schema[key]["help"] for key in values), name
     for key, entry in schema.items():
-        assert set(entry) <= {"help", "choices"}, key
+        assert set(entry) <= {"help", "choices", "range", "length", "ordered"}, key
         if "choices" in entry and key in values:
             assert values[key] in entry["choices"], (name, key)
 
@@ -168,7 +170,7 @@ def test_user_yaml_value_outside_choices_is_an_error(tmp_path, capsys):
     path = _write_yaml(tmp_path / "c.yaml", "dataset: cifar10\ndevice_target: TPU\n")
     with pytest.raises(SystemExit) as exc:
         get_config(["--config_path", path])
-    assert exc.value.code == 2 and "key 'device_target': 'TPU' is not one of" in capsys.readouterr().err
+    assert exc.value.code == 2 and f"key 'device_target' = 'TPU' ({path}): must be one of" in capsys.readouterr().err
 
 
 def test_user_yaml_missing_keys_take_dataset_defaults(tmp_path):
@@ -232,3 +234,93 @@ def test_not_a_yaml_mapping_is_an_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         get_config(["--config_path", path])
     assert exc.value.code == 2 and "must hold 1 to 3 YAML mappings" in capsys.readouterr().err
+
+
+# ---- every numeric value checked against the range config_schema.yaml declares for it
+
+ENTRY_POINTS = ("train.py", "eval.py", "export.py", "predict.py", "preprocess.py", "postprocess.py")
+
+
+def _numeric(value):
+    if isinstance(value, list):
+        return bool(value) and all(_numeric(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numeric_defaults():
+    """{key: default} of every numeric key of every shipped YAML."""
+    keys = {}
+    for name in SHIPPED:
+        keys.update({k: v for k, v in read_values(os.path.join(ROOT_DIR, name)).items() if _numeric(v)})
+    return keys
+
+
+def test_every_numeric_key_has_a_range_or_choices():
+    schema = load_schema()
+    numeric = _numeric_defaults()
+    assert len(numeric) >= 40
+    missing = sorted(k for k in numeric if "range" not in schema[k] and "choices" not in schema[k])
+    assert not missing, f"numeric keys without a range in config_schema.yaml: {missing}"
+    lists = sorted(k for k, v in numeric.items() if isinstance(v, list))
+    assert all("length" in schema[k] for k in lists), lists
+
+
+def _outside(entry, default):
+    """A value of the key's type that its schema entry does not allow."""
+    if "choices" in entry:
+        return max(entry["choices"]) + 1
+    interval = Interval(entry["range"])
+    whole = isinstance(default, int) or isinstance(default, list) and isinstance(default[0], int)
+    if interval.low != float("-inf"):
+        bad = interval.low - (0 if not interval.low_closed else 1 if whole else 0.5)
+    elif interval.high != float("inf"):
+        bad = interval.high + (0 if not interval.high_closed else 1 if whole else 0.5)
+    else:
+        bad = float("nan")
+    bad = int(bad) if whole else bad
+    return [bad] * len(default) if isinstance(default, list) else bad
+
+
+def _cases():
+    schema, cases = load_schema(), []
+    for index, (key, default) in enumerate(sorted(_numeric_defaults().items())):
+        cases.append((ENTRY_POINTS[index % len(ENTRY_POINTS)], key, _outside(schema[key], default)))
+    return cases
+
+
+@pytest.mark.parametrize("script,key,value", _cases())
+def test_an_out_of_range_value_is_one_line_exit_2(script, key, value, tmp_path):
+    flag = f"[{', '.join(map(str, value))}]" if isinstance(value, list) else str(value)
+    proc = run_entry_point(script, f"--{key}", flag, cwd=tmp_path)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"{script}: error: ") and "Traceback" not in proc.stderr
+    assert f"key '{key}' = {value!r} (command line): must be" in lines[0] or (
+        f"argument --{key}: invalid choice: {value!r}" in lines[0])
+
+
+def test_a_yaml_value_out_of_range_names_the_file(tmp_path, capsys):
+    path = _write_yaml(tmp_path / "c.yaml", "dataset: cifar10\nema_decay: 1.0\n")
+    with pytest.raises(SystemExit) as exc:
+        get_config(["--config_path", path])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(f": error: key 'ema_decay' = 1.0 ({path}): must be in (0, 1)")
+
+
+@pytest.mark.parametrize("text,inside,outside", [
+    ("[0, 1)", [0, 0.5, 0.999], [1, -0.1, float("nan"), True]),
+    ("(0, inf)", [1e-9, 1e9], [0, -1]),
+    ("[2, inf)", [2, 1000], [1, 1.999]),
+    ("(-inf, inf)", [-1e30, 0, 1e30], [float("nan"), "1"]),
+])
+def test_interval_bounds(text, inside, outside):
+    interval = Interval(text)
+    assert all(v in interval for v in inside) and not any(v in interval for v in outside)
+
+
+def test_list_values_are_checked_for_length_range_and_order():
+    entry = {"range": "(0, 1]", "length": 2, "ordered": True}
+    assert value_problem([0.1, 0.3], entry) is None
+    assert "list of 2" in value_problem([0.1], entry)
+    assert "in (0, 1]" in value_problem([0.0, 0.3], entry)
+    assert "increasing order" in value_problem([0.3, 0.1], entry)

@@ -256,5 +256,5 @@ def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs, seeded)
         assert 0 < len(zeros) == sides.prod() and (sides <= 8).all()
         assert ((sides == 8) | (low == 0) | (high == 31)).all()
     assert all(len(zeros) == 0 for zeros in zero_squares(False))
-    with pytest.raises(DatasetError, match="cutout_length must be 0"):
+    with pytest.raises(DatasetError, match="cutout_length must be at most image_size"):
         create_dataset1(cifar_dirs[0], True, image_size=32, cutout_length=33)

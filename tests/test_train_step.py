@@ -147,12 +147,6 @@ def test_clipping_applies_to_the_accumulated_mean(mode):
         np.testing.assert_allclose(before[name] - params_of(net)[name], 0.5 * g, rtol=1e-4, atol=1e-7)
 
 
-def test_clip_value_must_be_positive(mode):
-    net = small_net()
-    with pytest.raises(UserInputError, match="clip_value"):
-        train_step(net, momentum(net), clip_grad=True, clip_value=0.0)
-
-
 @pytest.mark.parametrize("weight_decay,loss_scale", [(0.0, 1.0), (0.1, 4.0)])
 def test_nesterov_follows_its_formula_on_two_steps(weight_decay, loss_scale, mode):
     """v <- m * v + g, w <- w - lr * (g + m * v) (plain momentum: w <- w - lr * v), with g the gradient

@@ -18,6 +18,7 @@ from pprint import pformat
 import yaml
 
 from src.model_utils.errors import UserInputError
+from src.model_utils.value_checks import value_problem
 
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config_schema.yaml")
@@ -55,6 +56,13 @@ class Config:
 
 class ConfigError(UserInputError):
     """A configuration problem; the message names the key or the file."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An error is one line (``train.py: error: ...``), not the usage of every flag above it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def default_config_path(dataset="cifar10", device_target=None):
@@ -175,7 +183,7 @@ def _merge_with_defaults(cfg, path):
 
 def _pick_config_path(argv):
     """--config_path if given, else the default YAML for --dataset/--device_target."""
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre = OneLineParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--config_path", default=None)
     pre.add_argument("--dataset", default="cifar10")
     pre.add_argument("--device_target", default=None)
@@ -186,7 +194,7 @@ def _pick_config_path(argv):
 
 
 def _build_parser(cfg, schema, config_path, description):
-    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
+    parser = OneLineParser(description=description, allow_abbrev=False)
     parser.add_argument("--config_path", default=config_path, help="YAML config file (default: chosen by --dataset)")
     for key, default in cfg.items():
         if isinstance(default, dict):
@@ -196,6 +204,8 @@ def _build_parser(cfg, schema, config_path, description):
         if "choices" in schema[key]:
             kwargs["choices"] = schema[key]["choices"]
             kwargs["help"] += f" (one of {kwargs['choices']})"
+        elif "range" in schema[key]:
+            kwargs["help"] += f" (range {schema[key]['range']})"
         parser.add_argument("--" + key, **kwargs)
     return parser
 
@@ -225,7 +235,7 @@ def flags_given(argv):
 def get_config(argv=None, description="MobileNetV1"):
     """Parse the YAML and command line into a Config; exits with code 2 on any config error."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    error_parser = argparse.ArgumentParser(prog=os.path.basename(sys.argv[0]))
+    error_parser = OneLineParser(prog=os.path.basename(sys.argv[0]))
     try:
         config_path = _pick_config_path(argv)
         cfg = _merge_with_defaults(read_values(config_path), config_path)
@@ -235,8 +245,13 @@ def get_config(argv=None, description="MobileNetV1"):
     parser = _build_parser(cfg, schema, config_path, description)
     args, unknown = parser.parse_known_args(argv)
     _check_unknown_flags(parser, unknown, cfg)
+    given = flags_given(argv)
     for key, entry in schema.items():
-        value = getattr(args, key, None)
-        if key in cfg and "choices" in entry and value not in entry["choices"]:
-            parser.error(f"key '{key}': {value!r} is not one of {entry['choices']} ({config_path})")
+        if key not in cfg:
+            continue
+        value = getattr(args, key)
+        problem = value_problem(value, entry)
+        if problem:
+            source = "command line" if key in given else config_path
+            parser.error(f"key '{key}' = {value!r} ({source}): {problem}")
     return Config(vars(args))

@@ -3,7 +3,6 @@ import logging
 import sys
 
 from src.model_utils.config import flags_given, get_config
-from src.model_utils.context import resolve_device_target
 from src.model_utils.errors import Interrupted, UserInputError
 from src.model_utils.moxing_adapter import moxing_wrapper
 
@@ -26,6 +25,7 @@ def run_entry(main, description, uses_device=True):
     setup_logging()
     try:
         if uses_device:
+            from src.model_utils.context import resolve_device_target  # loads MindSpore
             config.device_target = resolve_device_target(config, "device_target" in flags_given(sys.argv[1:]))
         moxing_wrapper(config)(main)(config)
     except UserInputError as err:

@@ -92,15 +92,9 @@ def momentum_optimizer(params, learning_rate, momentum, weight_decay=0.0, loss_s
     return nn.Momentum(params, learning_rate, momentum, weight_decay=weight_decay, loss_scale=loss_scale)
 
 
-def _checked_accumulation_steps(steps):
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise UserInputError(f"gradient_accumulation_steps must be an integer of 1 or more, got {steps!r}")
-    return steps
-
-
 def accumulation_steps(config):
-    """``gradient_accumulation_steps`` of the config (1 when absent), checked to be an integer >= 1."""
-    return _checked_accumulation_steps(getattr(config, "gradient_accumulation_steps", 1))
+    """``gradient_accumulation_steps`` of the config (1 when absent; the loader checked it is >= 1)."""
+    return getattr(config, "gradient_accumulation_steps", 1)
 
 
 def uses_train_step(config):
@@ -143,9 +137,6 @@ class TrainStep(nn.TrainOneStepCell):
 
     def __init__(self, network, optimizer, sens=None, clip_grad=False, clip_value=15.0, accumulation_steps=1):
         super().__init__(network, optimizer, sens)
-        _checked_accumulation_steps(accumulation_steps)
-        if clip_grad and not float(clip_value) > 0:
-            raise UserInputError(f"clip_value must be above 0 with clip_grad, got {clip_value}")
         self.clip_grad = bool(clip_grad)
         # the gradients carry the loss scale (the optimizer removes it): clip(s*g, s*c) = s*clip(g, c)
         self.clip_norm = float(clip_value) * float(self.sens)
