@@ -9,9 +9,11 @@ and renamed, so concurrent workers of a data-parallel job never load a half-writ
 turns a kernel's forward and backward entry points for a layer of (x, w) into one differentiable
 MindSpore op.
 """
+import ctypes
 import functools
 import hashlib
 import importlib.util
+import logging
 import os
 import platform
 import shutil
@@ -21,7 +23,12 @@ import tempfile
 from src.cache import cache_dir
 from src.model_utils.errors import UserInputError
 
+logger = logging.getLogger(__name__)
 KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
+# config key -> the kernel source (src/cpu_kernels/<name>.cc) it turns on
+SOURCES = {"depthwise_impl": "depthwise_conv3x3", "batchnorm_impl": "batchnorm_activation",
+           "pointwise_impl": "pointwise_conv", "stem_impl": "stem_conv", "inference_impl": "inference"}
+_warned = set()
 COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 IMPLEMENTATIONS = ("auto", "mindspore", "cpp")
 # Libraries of MindSpore's own lib/ folder a kernel links against (oneDNN's sgemm for the matrix products).
@@ -94,8 +101,10 @@ def kernel_library(kernel, config_key):
         result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, source, *link_flags], capture_output=True,
                                 text=True)
         if result.returncode != 0:
-            raise UserInputError(f"compiling {source} failed:\n{result.stderr.strip()}\n"
-                                 f"use --{config_key} mindspore to train without it")
+            lines = result.stderr.strip().splitlines() or [f"{cxx} exited with {result.returncode}"]
+            first = next((line for line in lines if "error" in line), lines[0])
+            raise UserInputError(f"compiling {source} failed ({first.strip()}); use --{config_key} mindspore to "
+                                 "run without it")
         os.replace(partial, library)
     finally:
         if os.path.exists(partial):
@@ -103,21 +112,44 @@ def kernel_library(kernel, config_key):
     return library
 
 
+def _unusable_because(config_key):
+    """None when the C++ kernel of ``config_key`` builds (or is built) and loads here; else why, in one line."""
+    try:
+        ctypes.CDLL(kernel_library(SOURCES[config_key], config_key))
+    except UserInputError as err:
+        return str(err)
+    except OSError as err:  # the library or one it needs (libgomp, MindSpore's libdnnl) does not load
+        return f"the built {SOURCES[config_key]} kernel does not load ({err})"
+    return None
+
+
 def resolve_implementation(name, device_target, amp_level="O0", config_key="depthwise_impl"):
-    """'auto' -> 'cpp' for float32 on CPU when a C++ compiler exists, else 'mindspore'; others checked.
+    """'auto' -> 'cpp' for float32 on CPU when the kernel builds and loads here, else 'mindspore'.
 
     The kernels are float32-only and CPU-only: amp levels other than O0 ('auto' is O0 on CPU) and
-    other devices make 'cpp' an error.
+    other devices make 'cpp' an error. Under 'auto' a kernel that cannot be built or loaded (no
+    compiler, no OpenMP, a MindSpore library missing, no writable cache) falls back to MindSpore's
+    cells with one warning line; under 'cpp' it is an error.
     """
     if name not in IMPLEMENTATIONS:
         raise UserInputError(f"{config_key} must be one of {IMPLEMENTATIONS}, got {name!r}")
     usable = device_target == "CPU" and amp_level in ("auto", "O0")
-    if name == "auto":
-        return "cpp" if usable and compiler() is not None else "mindspore"
-    if name == "cpp" and not usable:
+    if name == "mindspore" or name == "auto" and not usable:
+        return "mindspore"
+    if not usable:
         raise UserInputError(f"{config_key} 'cpp' runs float32 on CPU only (device_target {device_target}, "
                              f"amp_level {amp_level}); use --{config_key} mindspore or auto")
-    return name
+    reason = _unusable_because(config_key)
+    if reason is None:
+        return "cpp"
+    if name == "cpp":
+        raise UserInputError(reason)
+    if config_key not in _warned:
+        _warned.add(config_key)
+        logger.warning("%s auto: MindSpore's cells instead of the C++ kernel, which cannot be used here: %s. "
+                       "The kernels need g++ with OpenMP (apt-get install g++) and a writable cache folder "
+                       "(MOBILENETV1_CACHE)", config_key, reason)
+    return "mindspore"
 
 
 def weight_op(library, forward, backward, out_shape):
