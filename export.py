@@ -15,7 +15,7 @@ def main(config):
     from src.deploy.exporter import export_model
     from src.model_utils.context import init_context
 
-    init_context(config)
+    init_context(config, exportable=True)
     path, diff = export_model(config)
     print(f"exported: {path}", flush=True)
     if diff is not None:

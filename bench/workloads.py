@@ -2,7 +2,7 @@
 
 Each framework runs in a process of its own so that its thread pool and oneDNN settings stay its
 own (importing ``src`` caps MindSpore's oneDNN at AVX2 and the MindSpore workloads lift it as
-create_network does, src/cpu_kernels/isa.py; PyTorch and onnxruntime run as shipped).
+init_context does, src/cpu_kernels/isa.py; PyTorch and onnxruntime run as shipped).
 Times are medians over ``steps`` calls after ``warmup`` calls (graph compilation included there).
 """
 import json
@@ -59,7 +59,7 @@ def mindspore_training_parts(classes, kernels=None, **network):
     from src.mobilenet_v1 import MobileNetV1
     from src.training.trainer import optimizer_groups
     kernels = tuple(KERNELS) if kernels is None else kernels
-    configure_onednn(kernels)  # as create_network does for train.py
+    configure_onednn(kernels)  # as init_context does for train.py
     net = MobileNetV1(class_num=classes, kernels=kernels, **network)
     loss = CrossEntropySmooth(sparse=True, reduction="mean", smooth_factor=0.1, num_classes=classes)
     return net, loss, nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)

@@ -14,7 +14,7 @@ run weights converted from those projects (src/tools/convert_weights.py) exactly
 from mindspore import nn, ops
 from mindspore.common.initializer import TruncatedNormal
 
-from src.cpu_kernels import LayerFactory, configure_onednn, kernels_from_config
+from src.cpu_kernels import LayerFactory, kernels_from_config
 
 # (output channels, stride) of each depthwise-separable pair after the stem, as in Table 1 of the paper.
 SEPARABLE_LAYERS = (
@@ -76,11 +76,9 @@ def create_network(config, exportable=False):
     """The network a config describes (class count, width, stem stride, padding, activation, CPU kernels).
 
     ``exportable`` builds every layer from MindSpore's cells whatever the ``*_impl`` keys say:
-    MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernels. It also sets oneDNN's
-    instruction-set cap for this process from the kernels (src/cpu_kernels/isa.py).
+    MINDIR/ONNX/AIR files cannot hold the repository's custom CPU kernels.
     """
     kernels = kernels_from_config(config, exportable)
-    configure_onednn(kernels)
     return MobileNetV1(class_num=config.class_num, width_multiplier=config.width_multiplier,
                        stem_stride=config.stem_stride, conv_padding=config.conv_padding, activation=config.activation,
                        kernels=kernels)

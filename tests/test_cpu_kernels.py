@@ -1,5 +1,6 @@
 """Building the C++ CPU kernels and choosing between them and MindSpore's cells."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,3 +125,26 @@ def test_training_under_auto_with_a_broken_compiler_runs_on_the_cells(fresh_cach
     assert sorted(w.split(" WARNING ")[1].split(" ")[0] for w in warnings) == training_keys
     assert "depthwise mindspore, batchnorm mindspore, pointwise mindspore, stem mindspore" in proc.stderr
     assert (fresh_cache / "out" / "mobilenetv1-1_2.ckpt").exists()
+
+
+CROSS_CXX = "aarch64-linux-gnu-g++"  # Debian's g++-aarch64-linux-gnu; scripts/lib/cross_compiler_env.sh installs it
+
+
+def aarch64_flags():
+    """build.py's flags for an aarch64 object file: -march=native names the building CPU, which here is x86,
+    so a Kunpeng 920's architecture stands in for it; -c instead of -shared (MindSpore's x86 libraries
+    cannot be linked into an aarch64 library)."""
+    assert "-march=native" in cpu_kernels.COMPILE_FLAGS and "-shared" in cpu_kernels.COMPILE_FLAGS
+    swap = {"-march=native": "-march=armv8.2-a", "-shared": "-c"}
+    return [swap.get(flag, flag) for flag in cpu_kernels.COMPILE_FLAGS]
+
+
+@pytest.mark.parametrize("source", sorted(cpu_kernels.SOURCES.values()))
+def test_every_kernel_compiles_for_aarch64(tmp_path, source):
+    """No x86 intrinsics in the kernels: each compiles for the Kunpeng aarch64 CPUs of Ascend servers."""
+    assert shutil.which(CROSS_CXX), f"{CROSS_CXX} missing: bash scripts/run_tests.sh installs it"
+    obj = tmp_path / f"{source}.o"
+    proc = subprocess.run([CROSS_CXX, *aarch64_flags(), "-o", str(obj),
+                           os.path.join(cpu_kernels.KERNEL_DIR, f"{source}.cc")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert obj.read_bytes()[:4] == b"\x7fELF" and obj.read_bytes()[18] == 183  # e_machine EM_AARCH64

@@ -249,3 +249,19 @@ def test_postprocess_writes_only_the_accuracy_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines() == ["'top1 acc': 0.5", "'top5 acc': 1.0", "images: 2"]
     assert "device_target" not in proc.stderr
+
+
+@pytest.mark.parametrize("source", ["convert_onnx.cc", "main.cc", "utils.cc"])
+def test_harness_sources_compile_for_aarch64(tmp_path, build_env, source):
+    """The harness on a Kunpeng (aarch64) Ascend server: its sources compile with Debian's aarch64 cross g++
+    against the MindSpore API headers. image_input.cc is left out here: libjpeg's jconfig.h is per
+    architecture, and only the x86 one is installed."""
+    from tests.test_cpu_kernels import CROSS_CXX
+    api = build_env.get("MINDSPORE_PATH") or build_env["MS_LITE_HOME"]
+    api = os.path.join(api, "runtime") if os.path.isdir(os.path.join(api, "runtime")) else api
+    harness_dir = os.path.join(ROOT, "ascend310_infer")
+    proc = subprocess.run([CROSS_CXX, "-std=c++17", "-O2", "-march=armv8.2-a", "-I", harness_dir, "-I", api,
+                           "-I", os.path.join(api, "include"), "-c", os.path.join(harness_dir, "src", source),
+                           "-o", str(tmp_path / "out.o")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "out.o").read_bytes()[18] == 183  # EM_AARCH64

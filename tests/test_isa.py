@@ -9,7 +9,7 @@ import pytest
 
 import src
 from src.cpu_kernels import KERNELS
-from src.cpu_kernels.isa import onednn_isa
+from src.cpu_kernels.isa import configure_onednn, onednn_isa
 from tests.conftest import ROOT
 
 ALL_KERNELS = tuple(KERNELS)
@@ -38,10 +38,12 @@ import numpy as np
 import src
 import mindspore as ms
 from src.model_utils.config import get_config
+from src.model_utils.context import init_context
 from src.mobilenet_v1 import create_network
 from tests.kernel_checks import random_weights
 config = get_config(["--config_path", "default_config.yaml", "--device_target", "CPU", "--width_multiplier", "0.25",
                      "--class_num", "10"] + sys.argv[1:])
+init_context(config)
 net = create_network(config)
 ms.load_param_into_net(net, random_weights({p.name: p.shape for p in net.get_parameters()}, np.random.default_rng(1)))
 net.set_train(False)
@@ -66,8 +68,12 @@ def _has_avx512():
         return " avx512f" in cpuinfo.read()
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/cpuinfo")
+@pytest.mark.skipif(not src.X86, reason="the cap and its lift are x86 instruction sets; elsewhere nothing is set "
+                                       "(test_no_cap_on_other_cpus)")
 def test_lift_reaches_onednn_and_keeps_the_outputs():
+    """What it checks depends on the machine: on an AVX-512 CPU, that the lift reaches oneDNN (its ISA line
+    says AVX-512 lifted, AVX2 capped); on an AVX2-only CPU there is nothing above the cap, so only that both
+    processes run, that oneDNN stays at AVX2 or below and that the outputs agree."""
     lifted_isa, lifted = _probe()  # every kernel on: no convolution left to oneDNN
     capped_isa, capped = _probe("--depthwise_impl", "mindspore")  # oneDNN runs the depthwise convolutions
     assert "AVX2" in capped_isa and "AVX-512" not in capped_isa
@@ -76,3 +82,21 @@ def test_lift_reaches_onednn_and_keeps_the_outputs():
     else:
         assert "AVX2" in lifted_isa or "SSE" in lifted_isa, lifted_isa
     np.testing.assert_allclose(lifted, capped, rtol=1e-5, atol=1e-5 * np.abs(capped).max())
+
+
+def test_no_cap_on_other_cpus(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA names x86 instruction sets: on an aarch64 (Kunpeng) machine nothing is set or lifted."""
+    monkeypatch.setattr(src, "USER_ONEDNN_ISA", None)
+    monkeypatch.setattr(src, "X86", False)
+    assert onednn_isa(ALL_KERNELS) is None and onednn_isa(()) is None
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    configure_onednn(ALL_KERNELS)
+    assert "ONEDNN_MAX_CPU_ISA" not in os.environ
+
+
+def test_importing_src_on_aarch64_sets_no_cap():
+    probe = ("import os, platform; platform.machine = lambda: 'aarch64'; import src; "
+             "print(os.environ.get('ONEDNN_MAX_CPU_ISA'), src.X86)")
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "False"]

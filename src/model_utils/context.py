@@ -37,11 +37,15 @@ def resolve_device_target(config, named_by_user):
     return "CPU"
 
 
-def init_context(config, distributed=False):
-    """Set graph mode and the device; with ``distributed``, join the job and set data parallelism.
+def init_context(config, distributed=False, exportable=False):
+    """Set oneDNN's instruction-set cap for the network the config builds (``exportable``: MindSpore's cells
+    only, as export.py builds it; src/cpu_kernels/isa.py), graph mode and the device; with ``distributed``,
+    join the job and set data parallelism.
 
     Returns (rank, group_size); ``config`` is only read.
     """
+    from src.cpu_kernels import configure_onednn, kernels_from_config
+    configure_onednn(kernels_from_config(config, exportable))
     ms.set_context(mode=ms.GRAPH_MODE)
     target = config.device_target
     if target == "CPU":
