@@ -50,6 +50,8 @@ def init_context(config, distributed=False, exportable=False):
     target = config.device_target
     if target == "CPU":
         ms.set_device("CPU")
+        if config.cpu_threads:
+            ms.device_context.cpu.op_tuning.threads_num(config.cpu_threads)
     else:
         ms.set_device(target, get_device_id() if target == "Ascend" else config.device_id)
     if not distributed:
