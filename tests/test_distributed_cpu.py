@@ -84,6 +84,8 @@ def test_two_workers_share_the_data_and_end_identical(tmp_path, cifar_dirs, stoc
         assert f"[rank {rank}]" in logs[rank]
         assert f"rank {rank} reads shard {rank} of 2 of the training set (128 images per epoch)" in logs[rank]
         assert "training set: 10000 images from data_batch_1.bin in" in logs[rank]
+        share = max(1, os.cpu_count() // 2)  # each of the 2 workers its share of the cores
+        assert f"MindSpore CPU kernel threads: {share} (OpenMP threads: {share})" in logs[rank]
         assert "(test_batch.bin there not read)" in logs[rank]
     ranks = [str(run_dir / f"ckpt_{rank}") for rank in (0, 1)]
     # each rank computed its loss on its own shard (num_samples caps each shard at 128 images) ...

@@ -1,5 +1,6 @@
 """MindSpore execution context for an entry point: graph mode, device, data parallelism."""
 import logging
+import os
 
 import mindspore as ms
 from mindspore._c_expression import MSContext
@@ -52,6 +53,8 @@ def init_context(config, distributed=False, exportable=False):
         ms.set_device("CPU")
         if config.cpu_threads:
             ms.device_context.cpu.op_tuning.threads_num(config.cpu_threads)
+            logger.info("MindSpore CPU kernel threads: %d (OpenMP threads: %s)", config.cpu_threads,
+                        os.environ.get("OMP_NUM_THREADS", "all cores"))
     else:
         ms.set_device(target, get_device_id() if target == "Ascend" else config.device_id)
     if not distributed:
