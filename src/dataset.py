@@ -26,7 +26,6 @@ from src.image_check import check_folder, image_groups, settle
 from src.model_utils.errors import DatasetError
 
 logger = logging.getLogger(__name__)
-DAMAGED_IMAGE_POLICIES = ("error", "skip")
 
 
 def clamp_workers(requested):
