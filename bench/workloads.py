@@ -57,7 +57,7 @@ def mindspore_training_parts(classes, kernels=None, **network):
     from src.cpu_kernels import KERNELS, configure_onednn
     from src.CrossEntropySmooth import CrossEntropySmooth
     from src.mobilenet_v1 import MobileNetV1
-    from src.training.trainer import optimizer_groups
+    from src.training.optimizer import optimizer_groups
     kernels = tuple(KERNELS) if kernels is None else kernels
     configure_onednn(kernels)  # as init_context does for train.py
     net = MobileNetV1(class_num=classes, kernels=kernels, **network)
@@ -206,7 +206,7 @@ def pipeline(kind, data_dir, batch, image_size, epochs=3):
     import src  # noqa: F401
     from src.dataset import create_dataset1, create_dataset2
     if kind == "cifar10":
-        dataset = create_dataset1(data_dir, True, batch_size=batch, image_size=image_size, augment="crop_flip")
+        dataset = create_dataset1(data_dir, True, batch_size=batch, image_size=image_size)
     else:
         dataset = create_dataset2(data_dir, True, batch_size=batch, image_size=image_size)
     iterator = dataset.create_tuple_iterator(num_epochs=epochs, output_numpy=True)

@@ -6,19 +6,17 @@ one folder), evaluation keeps every image (no ``drop_remainder``, no shuffle), t
 parameter, worker counts are clamped to the machine, and a wrong path, a damaged file or a folder
 with more classes than the classifier is reported with its name before MindSpore starts reading.
 Training pipelines can add the options of ``Augmentation`` (auto-augment policies, random erasing,
-mixup / CutMix; see src/augment.py).
+mixup / CutMix; see src/augment/).
 """
 import logging
 import os
-from dataclasses import dataclass, fields
-from typing import Optional, Sequence
 
 import mindspore as ms
 import mindspore.dataset as ds
 import mindspore.dataset.transforms as C2
 import mindspore.dataset.vision as C
 
-from src.augment import AUTO_AUGMENT_FORMS, MixBatch, auto_augment_factory, random_erasing
+from src.augment import Augmentation
 from src.dataset_specs import (CIFAR_FORMAT_STATS, CIFAR_RECORD_BYTES, CIFAR_RECORDS_PER_FILE, CIFAR_SIDE,
                                CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, IMAGE_EXTENSIONS, IMAGENET_EVAL_DIR,
                                IMAGENET_MEAN, IMAGENET_STD, IMAGENET_TRAIN_DIR, STORED_BORDER)
@@ -26,6 +24,7 @@ from src.image_check import check_folder, image_groups, settle
 from src.model_utils.errors import DatasetError
 
 logger = logging.getLogger(__name__)
+RESCALE = 1.0 / 255.0  # CIFAR-layout pixels to [0, 1], where CIFAR_FORMAT_STATS are measured
 
 
 def clamp_workers(requested):
@@ -143,93 +142,42 @@ def _image_sampler(indices, do_train, num_samples, num_shards, shard_id):
     return sampler
 
 
-@dataclass
-class Augmentation:
-    """Training-only augmentations, named as their config keys; the defaults add nothing.
-
-    ``class_num`` and ``label_smoothing`` (eps) shape the soft labels of mixup / CutMix. The numbers
-    are checked by the config loader against config_schema.yaml; the policy string here, on creation,
-    so that a bad one stops a run before any data is read.
+def _finish(data_set, do_train, batch_size, workers, image_ops, normalise_ops, batch_map):
+    """Per-image ``image_ops``, then batches: normalised per image (``normalise_ops``) without a ``batch_map``,
+    by the ``batch_map`` (src/augment/batch.py) with one; mixing turns the labels into float32 [batch, class_num].
     """
-
-    auto_augment: str = ""
-    re_prob: float = 0.0
-    re_scale: Sequence[float] = (0.02, 0.33)
-    re_ratio: Sequence[float] = (0.3, 3.3)
-    re_value: float = 0.0
-    re_max_attempts: int = 10
-    mixup: float = 0.0
-    cutmix: float = 0.0
-    cutmix_prob: float = 1.0
-    mixup_off_epoch: int = 0
-    class_num: Optional[int] = None
-    label_smoothing: float = 0.0
-
-    def __post_init__(self):
-        policy = self.auto_augment
-        if not isinstance(policy, str) or policy and auto_augment_factory(policy) is None:
-            raise DatasetError(f"auto_augment: unknown policy {policy!r}; use {AUTO_AUGMENT_FORMS}, or \"\" for none")
-
-    @classmethod
-    def from_config(cls, config):
-        """The config's keys of the same names; eps = label_smooth_factor when use_label_smooth, else 0."""
-        keys = [f.name for f in fields(cls) if f.name != "label_smoothing"]
-        return cls(**{key: getattr(config, key) for key in keys},
-                   label_smoothing=config.label_smooth_factor if config.use_label_smooth else 0.0)
-
-    @property
-    def mixes(self):
-        return bool(self.mixup or self.cutmix)
-
-    def policy_ops(self):
-        return [auto_augment_factory(self.auto_augment)()] if self.auto_augment else []
-
-    def erasing_ops(self):
-        if not self.re_prob:
-            return []
-        return [random_erasing(self.re_prob, self.re_scale, self.re_ratio, self.re_value, self.re_max_attempts)]
-
-    def batch_map(self):
-        """The per_batch_map that makes the soft labels and mixes the batches; None without mixing."""
-        if not self.mixes:
-            return None
-        return MixBatch(self.class_num, self.label_smoothing, self.mixup, self.cutmix, self.cutmix_prob,
-                        self.mixup_off_epoch)
-
-
-def _image_ops(do_train, augmentation, uint8_ops, normalise_ops):
-    """A pipeline's image operations. Training inserts the auto-augment policy where ``uint8_ops`` leave a
-    uint8 HWC image, and random erasing after ``normalise_ops`` have made the normalised CHW one."""
-    if not do_train:
-        return uint8_ops + normalise_ops
-    return uint8_ops + augmentation.policy_ops() + normalise_ops + augmentation.erasing_ops()
-
-
-def _finish(data_set, do_train, batch_size, workers, augmentation):
-    """int32 labels and batches; mixing training batches turns the labels into float32 [batch, class_num]."""
     data_set = data_set.map(operations=C2.TypeCast(ms.int32), input_columns="label", num_parallel_workers=workers)
-    mix = augmentation.batch_map() if do_train else None
-    if mix is None:
+    if batch_map is None:
+        data_set = data_set.map(operations=image_ops + normalise_ops, input_columns="image",
+                                num_parallel_workers=workers)
         return data_set.batch(batch_size, drop_remainder=do_train)
-    return data_set.batch(batch_size, drop_remainder=True, per_batch_map=mix, input_columns=["image", "label"])
+    if image_ops:
+        data_set = data_set.map(operations=image_ops, input_columns="image", num_parallel_workers=workers)
+    return data_set.batch(batch_size, drop_remainder=True, per_batch_map=batch_map, input_columns=["image", "label"],
+                          num_parallel_workers=workers)
 
 
 def _imagenet_normalise():
     return [C.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD), C.HWC2CHW()]
 
 
-def cifar_eval_ops(image_size, stats):
-    """Evaluation ops on a stored 32x32 HWC uint8 image of the CIFAR-10 layout (predict.py runs them too).
-
-    An ``image_size`` of the originals' side (28 for Fashion-MNIST) crops the stored zero border away
-    instead of resizing: the network then sees every original pixel and computes on 23 % fewer.
+def _cifar_resize(image_size, stats):
+    """Resize of a stored 32x32 image to ``image_size``; for the originals' side (28 for Fashion-MNIST), a centre
+    crop of the stored zero border instead: the network then sees every original pixel and computes on 23 % fewer.
     """
     border = STORED_BORDER.get(stats, 0)
     if border and image_size == CIFAR_SIDE - 2 * border:
-        resize = [C.CenterCrop(image_size)]
-    else:
-        resize = [C.Resize((image_size, image_size))] if image_size != CIFAR_SIDE else []
-    return resize + [C.Rescale(1.0 / 255.0, 0.0), C.Normalize(*CIFAR_FORMAT_STATS[stats]), C.HWC2CHW()]
+        return [C.CenterCrop(image_size)]
+    return [C.Resize((image_size, image_size))] if image_size != CIFAR_SIDE else []
+
+
+def _cifar_normalise(stats):
+    return [C.Rescale(RESCALE, 0.0), C.Normalize(*CIFAR_FORMAT_STATS[stats]), C.HWC2CHW()]
+
+
+def cifar_eval_ops(image_size, stats):
+    """Evaluation ops on a stored 32x32 HWC uint8 image of the CIFAR-10 layout (predict.py runs them too)."""
+    return _cifar_resize(image_size, stats) + _cifar_normalise(stats)
 
 
 def imagenet_eval_ops(image_size):
@@ -238,23 +186,18 @@ def imagenet_eval_ops(image_size):
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augment="crop_flip",
-                    crop_padding=4, cutout_length=0, augmentation=None):
+                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augmentation=None):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
-    in a data-parallel job reads its rank's part. ``augment``: "crop_flip" (random 32x32 crop after
-    ``crop_padding`` pixels of zero padding, official 4; horizontal flip), "flip" or "none".
-    ``cutout_length`` > 0 also blanks one random square of that side per training image (Cutout,
-    DeVries & Taylor 2017: the centre may lie near or past the border, which clips the square),
-    after normalisation, so the square holds the data set's mean. ``augmentation`` (Augmentation)
-    adds the other training options: the auto-augment policy after the crop and flip, random erasing
-    after Cutout, mixup / CutMix per batch.
+    in a data-parallel job reads its rank's part. ``augmentation`` (src.augment.Augmentation; default:
+    the official random crop after 4 pixels of padding and flip) says how training images are augmented.
     """
     augmentation = augmentation or Augmentation()
-    if cutout_length > image_size:
-        raise DatasetError(f"cutout_length must be at most image_size ({image_size}) pixels, got {cutout_length}")
+    if augmentation.cutout_length > image_size:
+        raise DatasetError(f"cutout_length must be at most image_size ({image_size}) pixels, "
+                           f"got {augmentation.cutout_length}")
     files = cifar10_files(dataset_path, do_train)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
@@ -265,17 +208,11 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     logger.info("%s set: %d images from %s in %s%s", "training" if do_train else "evaluation",
                 len(files) * CIFAR_RECORDS_PER_FILE, _file_range(files), dataset_path,
                 f" ({_file_range(unread)} there not read)" if unread else "")
-    crop_flip = []
-    if do_train and augment == "crop_flip":
-        crop_flip.append(C.RandomCrop((CIFAR_SIDE, CIFAR_SIDE), (crop_padding,) * 4))
-    if do_train and augment in ("crop_flip", "flip"):
-        crop_flip.append(C.RandomHorizontalFlip(prob=0.5))
-    normalise = cifar_eval_ops(image_size, stats)
-    if do_train and cutout_length:
-        normalise.append(C.CutOut(cutout_length, num_patches=1, is_hwc=False))
-    trans = _image_ops(do_train, augmentation, crop_flip, normalise)
-    data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
-    return _finish(data_set, do_train, batch_size, workers, augmentation)
+    resize = _cifar_resize(image_size, stats)
+    if not do_train:
+        return _finish(data_set, do_train, batch_size, workers, resize, _cifar_normalise(stats), None)
+    return _finish(data_set, do_train, batch_size, workers, augmentation.cifar_geometry(CIFAR_SIDE) + resize,
+                   _cifar_normalise(stats), augmentation.batch_map(RESCALE, *CIFAR_FORMAT_STATS[stats], shard_id or 0))
 
 
 def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
@@ -286,7 +223,7 @@ def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     Only image files are read (by name ending, any case). Every image is first checked with MindSpore's
     own decoder (src/image_check.py, cached): damaged ones stop the run before its first step, or are
     left out with ``damaged_images`` "skip". More class folders than ``class_num`` is an error.
-    ``augmentation`` (Augmentation) adds the other training options, as in create_dataset1.
+    ``augmentation`` (src.augment.Augmentation) adds the training options, as in create_dataset1.
     """
     augmentation = augmentation or Augmentation()
     groups = imagenet_folder(dataset_path, class_num)
@@ -303,14 +240,10 @@ def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, imag
     data_set = ds.ImageFolderDataset(dataset_path, num_parallel_workers=workers, extensions=extensions, **reading)
     logger.info("%s set: %d images in %d class folders of %s", "training" if do_train else "evaluation",
                 len(names) if readable is None else len(readable), len(groups), dataset_path)
-    if do_train:
-        decode = [C.RandomCropDecodeResize(image_size, scale=(0.08, 1.0), ratio=(0.75, 1.333)),
-                  C.RandomHorizontalFlip(prob=0.5)]
-        trans = _image_ops(do_train, augmentation, decode, _imagenet_normalise())
-    else:
-        trans = imagenet_eval_ops(image_size)
-    data_set = data_set.map(operations=trans, input_columns="image", num_parallel_workers=workers)
-    return _finish(data_set, do_train, batch_size, workers, augmentation)
+    if not do_train:
+        return _finish(data_set, do_train, batch_size, workers, imagenet_eval_ops(image_size), [], None)
+    return _finish(data_set, do_train, batch_size, workers, augmentation.imagenet_geometry(image_size),
+                   _imagenet_normalise(), augmentation.batch_map(1.0, IMAGENET_MEAN, IMAGENET_STD, shard_id or 0))
 
 
 def dataset_folder(config, do_train, dataset_path=None):
@@ -336,7 +269,6 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
         kwargs.update(class_num=config.class_num, damaged_images=config.damaged_images)
     else:
         create = create_dataset1
-        kwargs.update(stats=config.dataset, augment=config.train_augment, crop_padding=config.crop_padding,
-                      cutout_length=config.cutout_length)
+        kwargs.update(stats=config.dataset)
     return create(dataset_folder(config, do_train, dataset_path), do_train, device_num=config.device_num,
                   batch_size=config.batch_size, **kwargs)

@@ -1,20 +1,27 @@
-"""Training augmentations (issue 25) on real pipelines: auto-augment policies, random erasing, mixup / CutMix."""
-import itertools
+"""Training augmentations on real pipelines, and their meaning checked against mindcv 0.3.0's own code:
+auto-augment policies, Cutout, random erasing, mixup / CutMix (src/augment/)."""
 import os
+import random
 from types import SimpleNamespace
 
 import mindspore.dataset as ds
 import mindspore.dataset.vision as V
 import numpy as np
 import pytest
+from mindcv.data import auto_augment as mindcv_aa
+from mindcv.data.mixup import Mixup as MindcvMixup, cutmix_bbox_and_lam
 
-from src.augment import (_OPERATIONS, CIFAR10_POLICY, SVHN_POLICY, MixBatch, RandAugment, randaugment_space,
-                         wide_space)
-from src.dataset import Augmentation, DatasetError, create_dataset1, create_dataset2, create_dataset_from_config
+from src.augment import Augmentation
+from src.augment import policies
+from src.augment.batch import TrainingBatch
+from src.augment.erasing import RandomErasing
+from src.augment.mixing import BatchMixer, cutmix, mixup, partners
+from src.dataset import DatasetError, create_dataset1, create_dataset2, create_dataset_from_config
 from src.model_utils.config import get_config
 
 SEED = 1
-POLICIES = ["randaug-m9", "randaug-m7-n3-mstd0.5", "trivialaugwide", "autoaug", "autoaug-cifar10", "autoaug-svhn"]
+POLICIES = ["randaug-m9", "randaug-m7-n3-mstd0.5", "randaug-m9-mstd0.5-inc1", "randaug-m9-w0", "trivialaugwide",
+            "autoaug", "autoaugr", "autoaug-cifar10", "autoaug-svhn"]
 
 
 @pytest.fixture(autouse=True)
@@ -25,9 +32,10 @@ def restore_seed():
     ds.config.set_seed(previous)
 
 
-def _cifar(cifar_dirs, augment="crop_flip", num_samples=16, **options):
+def _cifar(cifar_dirs, num_samples=16, **options):
+    options.setdefault("train_augment", "crop_flip")
     return lambda: create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=num_samples,
-                                   num_parallel_workers=1, augment=augment, augmentation=Augmentation(**options))
+                                   num_parallel_workers=1, augmentation=Augmentation(**options))
 
 
 def _imagenet(imagenet_root, num_samples=16, **options):
@@ -67,7 +75,7 @@ def _lam(mixed, labels, classes=10, eps=0.0):
     return (mixed[i, labels[i]] - off) / (1 - eps - off)
 
 
-# --- auto_augment ---
+# --- auto_augment: the policies ---
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_every_policy_changes_training_images_of_both_pipelines(pipeline, policy):
@@ -78,94 +86,175 @@ def test_every_policy_changes_training_images_of_both_pipelines(pipeline, policy
     assert any(not np.array_equal(a[0], b[0]) for a, b in zip(augmented, plain))
 
 
-@pytest.mark.parametrize("policy", ["randaug", "randaug-m31", "randaug-m9-n0", "randaug-m9-mstd", "RandAug-m9",
-                                    "autoaugment", "autoaug-imagenet", 5])
-def test_unknown_policy_is_a_dataset_error_before_any_data_is_read(policy):
-    with pytest.raises(DatasetError, match=r"auto_augment: unknown policy .*; use randaug-m<M>\[-n<N>\]"):
+@pytest.mark.parametrize("policy, message", [
+    ("randaug-m11", "M 11 is above the top magnitude 10; M counts on mindcv's 0-10 scale"),
+    ("randaug-m30", "M 30 is above the top magnitude 10"), ("randaug-m9-n0", "n must be at least 1"),
+    ("randaug-m9-mstd", "section 'mstd' is not <key><number>"), ("randaug-m9-x3", "unknown section 'x'"),
+    ("randaug-m9-w1", "only the weights w0 exist"), ("RandAug-m9", "unknown policy"),
+    ("autoaugment", "unknown policy"), ("autoaug-imagenet", "section 'imagenet' is not"),
+    ("trivialaugwide-m0", "m must be at least 1"), (5, "is not a string")])
+def test_unreadable_policy_is_a_dataset_error_before_any_data_is_read(policy, message):
+    with pytest.raises(DatasetError, match=r"auto_augment: .*" + message):
         create_dataset1("/no/such/folder", True, augmentation=Augmentation(auto_augment=policy))
 
 
-def test_mstd_draws_the_magnitude_per_image_from_a_rounded_clipped_normal():
-    noisy = RandAugment(2, 7, std=0.5, seed=0)
-    draws = np.array([noisy.draw_magnitude() for _ in range(20000)])
-    assert abs(draws.mean() - 7) < 0.02 and set(np.unique(draws)) <= set(range(4, 11))
-    assert 0.5 < draws.std() < 0.65  # N(7, 0.5) rounded: sqrt(0.25 + 1/12) = 0.58
-    high = RandAugment(2, 29, std=3.0, seed=0)
-    draws = np.array([high.draw_magnitude() for _ in range(20000)])
-    assert draws.min() >= 0 and draws.max() == 30
-    assert abs((draws == 30).mean() - 0.434) < 0.015  # P(N(29, 3) >= 29.5), clipped onto 30
-    assert {RandAugment(2, 7).draw_magnitude() for _ in range(10)} == {7}
+def test_randaug_allows_magnitudes_above_10_only_with_mmax():
+    policy = policies.build_policy("randaug-m15-mmax20")
+    assert {op.magnitude for op in policy.ops} == {15} and {op.level_max for op in policy.ops} == {20}
 
 
-def _apply(image, space, name, level, sign):
-    top, signed = space[name]
-    return _OPERATIONS[name](sign * top * level if signed else top * level, *image.shape[:2])(image)
+def _mindcv_argument(name, magnitude, hparams):
+    random.seed(0)
+    return mindcv_aa.LEVEL_TO_ARG[name](magnitude, hparams)[0]
 
 
-def _close(output, candidates):
-    """MindSpore computes magnitudes in float32, so values may differ by a level, and AutoAugment's Solarize
-    thresholds from 256, not 255, so the few pixels at a threshold may differ more."""
-    return any(np.mean(np.abs(output.astype(int) - candidate) > 1) < 0.02 for candidate in candidates)
+def _our_argument(name, magnitude, wide=False, top=policies.LEVEL_MAX):
+    op = policies.AugmentOp(name, 1.0, magnitude, 0.0, top, wide)
+    return op.argument(np.random.default_rng(0))
 
 
-IMAGE = np.random.default_rng(0).integers(1, 255, (37, 45, 3), dtype=np.uint8)
+ARGUMENT_OPS = [name for name in policies.LEVEL_ARGUMENT]
+ENHANCE_INCREASING = ("ColorIncreasing", "ContrastIncreasing", "BrightnessIncreasing", "SharpnessIncreasing")
 
 
-@pytest.mark.parametrize("magnitude", [9, 30])
-def test_randaugment_operations_are_mindspores_except_its_black_translations(magnitude):
-    """Called eagerly under a set seed, MindSpore's RandAugment makes one fixed draw: the seed picks an
-    operation. Each output is one of ours at that magnitude, or black: MindSpore's Translate passes pixels
-    where its Affine takes fractions of the side (why src/augment.py draws the policies itself)."""
-    space = randaugment_space(*IMAGE.shape[:2])
-    ours = [_apply(IMAGE, space, name, magnitude / 30, sign) for name in space for sign in (1, -1)]
-    outputs = []
-    for seed in range(40):
-        ds.config.set_seed(seed)
-        outputs.append(V.RandAugment(1, magnitude, 31)(IMAGE))
-    black = [not output.any() for output in outputs]
-    assert any(black) and all(_close(out, ours) for out, dark in zip(outputs, black) if not dark)
+def _unsigned(name, argument):
+    """The drawn sign removed: 1 -/+ x for the increasing enhancements, -/+ x for the other signed ones."""
+    return abs(argument - 1) if name in ENHANCE_INCREASING else abs(argument)
 
 
-def test_trivialaugwide_operations_are_mindspores():
-    space = wide_space()
-    ours = [_apply(IMAGE, space, name, level / 30, sign) for name in space for level in range(31) for sign in (1, -1)]
-    for seed in range(30):
-        ds.config.set_seed(seed)
-        output = V.TrivialAugmentWide()(IMAGE)
-        assert not output.any() or _close(output, ours)
+@pytest.mark.parametrize("name", ARGUMENT_OPS)
+@pytest.mark.parametrize("magnitude", [0, 5, 9, 10])
+def test_randaugment_arguments_are_mindcvs_on_the_0_to_10_scale(name, magnitude):
+    """Each operation's argument at the scale's ends and between is mindcv's level function's (its sign is drawn)."""
+    ours, theirs = _our_argument(name, magnitude), _mindcv_argument(name, magnitude, {})
+    assert _unsigned(name, ours) == pytest.approx(_unsigned(name, theirs), abs=1e-9), (name, ours, theirs)
 
 
-@pytest.mark.parametrize("policy, table", [(V.AutoAugmentPolicy.CIFAR10, CIFAR10_POLICY),
-                                           (V.AutoAugmentPolicy.SVHN, SVHN_POLICY)])
-def test_autoaugment_tables_are_mindspores(policy, table):
-    space = {**randaugment_space(*IMAGE.shape[:2]), "Invert": (0.0, False)}
-    ours = []
-    for sub_policy in table:
-        for applied, signs in itertools.product(itertools.product((0, 1), repeat=2),
-                                                itertools.product((1, -1), repeat=2)):
-            image = IMAGE
-            for (name, _, level), on, sign in zip(sub_policy, applied, signs):
-                image = _apply(image, space, name, (level or 0) / 9, sign) if on else image
-            ours.append(image)
-    for seed in range(40):
-        ds.config.set_seed(seed)
-        output = V.AutoAugment(policy)(IMAGE)
-        assert not output.any() or _close(output, ours)
+@pytest.mark.parametrize("name", policies.RANDAUG_OPS)
+@pytest.mark.parametrize("magnitude", [0, 15.5, 31])
+def test_trivialaugwide_arguments_are_mindcvs_on_the_0_to_31_scale(name, magnitude):
+    if name not in policies.LEVEL_ARGUMENT:
+        return
+    hparams = {"trivialaugwide": True, "magnitude_max": 31, "translate_pct": 0.15}
+    ours = _our_argument(name, magnitude, wide=True, top=31)
+    assert abs(ours) == pytest.approx(abs(_mindcv_argument(name, magnitude, hparams)), abs=1e-9)
 
 
-@pytest.mark.parametrize("name, axis", [("TranslateX", 1), ("TranslateY", 0)])
-@pytest.mark.parametrize("pixels", [6.9, -6.9, 44.0])
-def test_translations_shift_whole_pixels_and_fill_with_black(name, axis, pixels):
-    shifted = _OPERATIONS[name](pixels, *IMAGE.shape[:2])(IMAGE)
-    side = IMAGE.shape[axis]
-    step = max(-side, min(side, int(pixels)))
-    expected = np.zeros_like(IMAGE)
-    kept = [slice(None)] * 2
-    target = list(kept)
-    kept[axis] = slice(max(0, -step), side - max(0, step))
-    target[axis] = slice(max(0, step), side - max(0, -step))
-    expected[tuple(target)] = IMAGE[tuple(kept)]
-    np.testing.assert_array_equal(shifted, expected)
+class _Recorder:
+    """Replaces the image operations by records of (name, argument): what a policy drew, not what it drew on."""
+
+    def __init__(self, monkeypatch):
+        self.calls = []
+        for name in policies._APPLY:
+            monkeypatch.setitem(policies._APPLY, name, self._record(name))
+
+    def _record(self, name):
+        def build(argument):
+            self.calls.append((name, argument))
+            return lambda fill: (lambda image: image)
+        return build
+
+
+def _mindcv_records(transform, images):
+    """(name, argument) per applied operation of a mindcv transform, for ``images`` calls."""
+    calls = []
+    ops = transform.ops if hasattr(transform, "ops") else [op for sub in transform.policy for op in sub]
+    for op in ops:
+        op.aug_fn = (lambda name: lambda img, *args, **kwargs: calls.append((name, args[0] if args else None)))(
+            op.name)
+    random.seed(1)
+    np.random.seed(1)
+    for _ in range(images):
+        transform(None)
+    return calls
+
+
+def _ours_records(policy, images, monkeypatch):
+    """(name, argument) per applied operation of one of our policy strings, for ``images`` calls."""
+    built, recorder, rng = policies.build_policy(policy), _Recorder(monkeypatch), np.random.default_rng(1)
+    for _ in range(images):
+        built(None, rng, (0, 0, 0))
+    return recorder.calls
+
+
+def _statistics(calls, images):
+    names = [name for name, _ in calls]
+    rotations = [abs(a) for name, a in calls if name == "Rotate"]
+    return {"ops per image": len(calls) / images,
+            "Rotate share": names.count("Rotate") / max(1, len(names)),
+            "Invert share": names.count("Invert") / max(1, len(names)),
+            "mean |Rotate|": float(np.mean(rotations)) if rotations else 0.0}
+
+
+@pytest.mark.parametrize("policy, mindcv_policy, tolerance", [
+    ("randaug-m9-mstd0.5", lambda: mindcv_aa.rand_augment_transform("randaug-m9-mstd0.5", {}),
+     {"ops per image": 0.03, "Rotate share": 0.01, "Invert share": 0.01, "mean |Rotate|": 0.3}),
+    ("randaug-m5", lambda: mindcv_aa.rand_augment_transform("randaug-m5", {}),
+     {"ops per image": 0.03, "Rotate share": 0.01, "Invert share": 0.01, "mean |Rotate|": 0.3}),
+    ("trivialaugwide", lambda: mindcv_aa.trivial_augment_wide_transform("trivialaugwide", {}),
+     {"ops per image": 1e-9, "Rotate share": 0.01, "Invert share": 0.01, "mean |Rotate|": 2.5}),
+    ("autoaug", lambda: mindcv_aa.auto_augment_transform("autoaug", {}),
+     {"ops per image": 0.03, "Rotate share": 0.01, "Invert share": 0.01, "mean |Rotate|": 0.3}),
+])
+def test_policy_draws_match_mindcvs(policy, mindcv_policy, tolerance, monkeypatch):
+    """Over 12,000 images: operations applied per image (RandAugment: 2 x 0.5), which ones, and the mean
+    strength of one (Rotate) are mindcv's within the stated tolerances (their random streams differ)."""
+    images = 12000
+    ours = _statistics(_ours_records(policy, images, monkeypatch), images)
+    theirs = _statistics(_mindcv_records(mindcv_policy(), images), images)
+    for key, allowed in tolerance.items():
+        assert abs(ours[key] - theirs[key]) <= allowed, (key, ours, theirs)
+
+
+def test_randaugment_applies_each_of_n_ops_with_probability_half_at_a_noisy_magnitude(monkeypatch):
+    policy = policies.build_policy("randaug-m7-n3-mstd2")
+    assert len(policy.ops) == 14 and "Invert" in [op.name for op in policy.ops] and policy.num_ops == 3
+    assert {op.prob for op in policy.ops} == {0.5} and {op.std for op in policy.ops} == {2.0}
+    rng = np.random.default_rng(0)
+    draws = np.array([policy.ops[0].draw_magnitude(rng) for _ in range(20000)])
+    assert draws.min() >= 0.0 and draws.max() == 10.0
+    assert abs(np.mean(draws) - 7) < 0.2 and 1.5 < draws.std() < 2.0  # N(7, 2) clipped to [0, 10], per call
+    recorded = _ours_records("randaug-m7-n3-mstd2", 10000, monkeypatch)
+    assert abs(len(recorded) / 10000 - 1.5) < 0.04  # 3 ops, each applied with probability 0.5
+    uniform = policies.build_policy("randaug-m8-mstd101").ops[0]
+    spread = np.array([uniform.draw_magnitude(rng) for _ in range(20000)])
+    assert spread.min() >= 0 and spread.max() <= 8 and abs(spread.mean() - 4) < 0.1
+    assert {policies.build_policy("randaug-m7").ops[0].std} == {policies.DEFAULT_MSTD}
+
+
+def test_trivialaugwide_applies_one_op_at_a_uniform_magnitude(monkeypatch):
+    calls = _ours_records("trivialaugwide", 5000, monkeypatch)
+    assert len(calls) == 5000
+    rotations = np.array([abs(a) for name, a in calls if name == "Rotate"])
+    assert rotations.max() <= 135 and abs(rotations.mean() - 67.5) < 6
+
+
+def test_autoaugment_draws_one_sub_policy_with_its_probabilities(monkeypatch):
+    calls = _ours_records("autoaug-cifar10", 20000, monkeypatch)
+    expected = sum(p for sub in policies.CIFAR10_POLICY for _, p, _ in sub) / len(policies.CIFAR10_POLICY)
+    assert abs(len(calls) / 20000 - expected) < 0.03
+    rotations = {abs(a) for name, a in calls if name == "Rotate"}
+    # the policy's one Rotate step: bin 2 of 9 of torchvision's 30 degrees
+    assert max(rotations) == pytest.approx(min(rotations)) == pytest.approx(30 * 2 / 9)
+
+
+@pytest.mark.parametrize("name, argument, check", [
+    ("Rotate", 90.0, lambda image, out: np.array_equal(out[1:-1, 1:-1], np.rot90(image)[1:-1, 1:-1])),
+    ("Solarize", 128, lambda image, out: np.array_equal(out, np.where(image >= 128, 255 - image, image))),
+    ("Posterize", 4, lambda image, out: np.array_equal(out, image & 0xF0)),
+    ("Invert", None, lambda image, out: np.array_equal(out, 255 - image)),
+])
+def test_operations_do_what_their_argument_says(name, argument, check):
+    image = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    out = policies._APPLY[name](argument)((0, 0, 0))(image)
+    assert check(image, out)
+
+
+def test_translation_moves_by_the_fraction_of_the_side_and_fills_with_the_mean():
+    image = np.random.default_rng(0).integers(0, 256, (20, 40, 3), dtype=np.uint8)
+    out = policies._APPLY["TranslateX"](0.25)((9, 9, 9))(image)
+    np.testing.assert_array_equal(out[:, 10:], image[:, :30])
+    assert (out[:, :10] == 9).all()
 
 
 # --- random erasing ---
@@ -194,6 +283,46 @@ def test_random_erasing_probability_zero_changes_nothing(pipeline):
     plain = _batches(pipeline())
     for (images, _), (base, _) in zip(_batches(pipeline(re_prob=0.0, re_value=ERASED)), plain):
         np.testing.assert_array_equal(images, base)
+
+
+def _mindspore_boxes(scale, ratio, count):
+    """Boxes of MindSpore's RandomErasing, which mindcv uses: (area share, width / height) per image."""
+    ds.config.set_seed(SEED)
+    random.seed(SEED)
+    erase = V.RandomErasing(1.0, scale, ratio, 1)
+    boxes = []
+    for _ in range(count):
+        mask = erase(np.zeros((3, 40, 40), np.float32))[0] == 1
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        boxes.append((mask.mean(), len(cols) / len(rows)))
+    return np.array(boxes)
+
+
+def _our_boxes(scale, ratio, count, aspect="uniform"):
+    erasing, rng = RandomErasing(1.0, scale, ratio, aspect=aspect), np.random.default_rng(SEED)
+    boxes = [erasing.draw_box(40, 40, rng) for _ in range(count)]
+    return np.array([(h * w / 1600, w / h) for _, _, h, w in boxes])
+
+
+def test_random_erasing_boxes_match_mindcvs():
+    """mindcv erases with MindSpore's RandomErasing: the same mean area and share of boxes wider than tall
+    (uniform aspect on [0.3, 3.3]: about 3 in 4) over 3,000 draws; timm's log-uniform draw: about 1 in 2."""
+    scale, ratio = (0.02, 0.33), (0.3, 3.3)
+    ours, theirs = _our_boxes(scale, ratio, 3000), _mindspore_boxes(scale, ratio, 3000)
+    assert abs(ours[:, 0].mean() - theirs[:, 0].mean()) < 0.01
+    assert abs((ours[:, 1] > 1).mean() - (theirs[:, 1] > 1).mean()) < 0.04 and (ours[:, 1] > 1).mean() > 0.7
+    log = _our_boxes(scale, ratio, 3000, "log_uniform")
+    assert abs((log[:, 1] > 1).mean() - 0.5) < 0.04 and abs(np.log(log[:, 1]).mean()) < 0.06
+
+
+@pytest.mark.parametrize("mode", ["pixel", "rand"])
+def test_random_erasing_noise_modes(mode):
+    image = np.zeros((3, 32, 32), np.float32)
+    RandomErasing(1.0, (0.2, 0.2), (1.0, 1.0), mode=mode)(image, np.random.default_rng(0))
+    box = image[:, image.any(axis=0).any(axis=1)][:, :, image.any(axis=0).any(axis=0)]
+    assert box.size > 0 and abs(box.std() - 1) < 0.5
+    per_channel = len(np.unique(box[0]))
+    assert per_channel > 20 if mode == "pixel" else per_channel == 1
 
 
 # --- mixup / CutMix ---
@@ -241,23 +370,52 @@ def test_cutmix_pastes_a_box_of_the_mirror_and_mixes_labels_by_its_area(pipeline
     assert any(0 < share < 1 for share in shares)
 
 
-def test_cutmix_probability_chooses_between_cutmix_and_mixup(cifar_dirs):
-    plain = _batches(_cifar(cifar_dirs, augment="none", num_samples=32))
-    only_mixup = _batches(_cifar(cifar_dirs, augment="none", num_samples=32, mixup=0.4, cutmix=1.0,
-                                 cutmix_prob=0.0, class_num=10))
-    for batch, (images, labels) in zip(only_mixup, plain):
-        assert 0 < _assert_mixup(batch, images, labels) < 1
-    only_cutmix = _batches(_cifar(cifar_dirs, augment="none", num_samples=32, mixup=0.4, cutmix=1.0,
-                                  cutmix_prob=1.0, class_num=10))
-    for batch, (images, _) in zip(only_cutmix, plain):
-        _cutmix_share(batch[0], images)
+def test_cutmix_prob_is_the_probability_of_mixing_with_an_even_switch_as_mindcv():
+    """20,000 batches: share mixed, share of CutMix among them, mean weight, against mindcv's Mixup in batch mode
+    (prob = cutmix_prob, switch_prob 0.5), the way mindcv's loader builds it."""
+    count = 20000
+    for prob, mixup_alpha, cutmix_alpha in [(1.0, 0.2, 1.0), (0.5, 0.8, 1.0), (0.6, 0.0, 1.0), (0.3, 0.2, 0.0)]:
+        mixer, rng = BatchMixer(mixup_alpha, cutmix_alpha, prob), np.random.default_rng(SEED)
+        ours = [mixer.draw(rng) for _ in range(count)]
+        theirs_mixer = MindcvMixup(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, prob=prob, switch_prob=0.5)
+        np.random.seed(SEED)
+        theirs = [theirs_mixer._params_per_batch() for _ in range(count)]
+        ours_mixed = [(kind == "cutmix", lam) for kind, lam in ours if kind]
+        theirs_mixed = [(use_cutmix, lam) for lam, use_cutmix in theirs if lam != 1.0]
+        assert abs(len(ours_mixed) / count - len(theirs_mixed) / count) < 0.015
+        assert abs(len(ours_mixed) / count - prob) < 0.015
+        share = np.mean([c for c, _ in ours_mixed])
+        assert abs(share - np.mean([c for c, _ in theirs_mixed])) < 0.02
+        # Beta draws spread by up to 0.46: 0.03 is about four standard errors of the difference
+        assert abs(np.mean([lam for _, lam in ours_mixed]) - np.mean([lam for _, lam in theirs_mixed])) < 0.03
 
 
-def test_mixing_stops_from_mixup_off_epoch(cifar_dirs):
-    """mixup_off_epoch 2: the first epoch is mixed, the second keeps the images and soft one-hot labels."""
-    plain = _batches(_cifar(cifar_dirs, augment="none"), epochs=2)
-    mixed = _batches(_cifar(cifar_dirs, augment="none", mixup=1.0, class_num=10, label_smoothing=0.1,
-                            mixup_off_epoch=2), epochs=2)
+def test_cutmix_box_and_weight_match_mindcvs():
+    """For a drawn weight, the box's clipped area (the corrected weight) has mindcv's mean and spread."""
+    rng = np.random.default_rng(SEED)
+    np.random.seed(SEED)
+    images, labels = np.zeros((2, 1, 32, 32), np.float32), np.eye(2, dtype=np.float32)
+    for lam in (0.3, 0.7, 0.95):
+        ours = [float(cutmix(images.copy(), labels, lam, rng)[1][0, 0]) for _ in range(4000)]
+        theirs = [cutmix_bbox_and_lam((1, 32, 32), lam)[1] for _ in range(4000)]
+        assert abs(np.mean(ours) - np.mean(theirs)) < 0.01 and abs(np.std(ours) - np.std(theirs)) < 0.01
+
+
+def test_odd_batches_mix_every_image_with_another_one():
+    for size in (2, 5, 7, 8):
+        order = partners(size)
+        assert (order != np.arange(size)).all() and sorted(order) == list(range(size))
+    images = np.arange(5, dtype=np.float32).reshape(5, 1, 1, 1)
+    mixed, _ = mixup(images.copy(), np.eye(5, dtype=np.float32), 0.5)
+    assert len(set(mixed.ravel())) == 5 and (mixed.ravel() != images.ravel()).all()
+
+
+def test_mixing_stops_after_mixup_off_epoch_epochs_as_timm(cifar_dirs):
+    """mixup_off_epoch 1 (timm: off when the 0-based epoch >= 1): the first epoch is mixed, the second keeps the
+    images and soft one-hot labels."""
+    plain = _batches(_cifar(cifar_dirs, train_augment="none"), epochs=2)
+    mixed = _batches(_cifar(cifar_dirs, train_augment="none", mixup=1.0, class_num=10, label_smoothing=0.1,
+                            mixup_off_epoch=1), epochs=2)
     assert len(mixed) == 4
     for batch, (images, _) in zip(mixed[:2], plain[:2]):
         assert not np.array_equal(batch[0], images)
@@ -271,8 +429,9 @@ def test_mixing_draws_depend_only_on_the_batch_position(cifar_dirs):
     """Rebuilt pipelines (two map workers here) mix alike, and a run resumed with set_init_step and fast
     recovery off (the trainer's exact resume) replays the same mixed batches."""
     def build():
-        return create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=32, augment="none",
-                               augmentation=Augmentation(mixup=0.5, cutmix=1.0, cutmix_prob=0.5, class_num=10))
+        return create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=32,
+                               augmentation=Augmentation(train_augment="none", mixup=0.5, cutmix=1.0, cutmix_prob=0.5,
+                                                         class_num=10))
     first, again = _batches(build, epochs=2), _batches(build, epochs=2)
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a[0], b[0])
@@ -292,21 +451,31 @@ def test_mixing_draws_depend_only_on_the_batch_position(cifar_dirs):
         np.testing.assert_array_equal(a[1], b[1])
 
 
-def test_mix_batch_needs_only_epoch_and_batch_number():
-    images = [np.full((3, 4, 4), i, np.float32) for i in range(4)]
-    labels = [np.int32(i) for i in range(4)]
-    mix = MixBatch(4, mixup=1.0, cutmix=1.0, cutmix_prob=0.5, seed=3)
+def _batch_info(epoch, batch):
+    return SimpleNamespace(get_epoch_num=lambda: epoch, get_batch_num=lambda: batch)
 
-    def at(epoch, batch):
-        return mix(images, labels, SimpleNamespace(get_epoch_num=lambda: epoch, get_batch_num=lambda: batch))
+
+def test_batch_draws_depend_only_on_seed_rank_epoch_and_batch_number():
+    images = [np.full((4, 4, 3), 40 * i, np.uint8) for i in range(4)]
+    labels = [np.int32(i) for i in range(4)]
+
+    def build(rank=0):
+        return TrainingBatch(1.0, [0.0] * 3, [1.0] * 3, policy=policies.build_policy("randaug-m9"),
+                             box_ops=[RandomErasing(0.5, (0.1, 0.3), (0.5, 2))], mixer=BatchMixer(1.0, 1.0, 0.5),
+                             class_num=4, seed=3, rank=rank)
+    mix = build()
+
+    def at(epoch, batch, batch_map=mix):
+        return batch_map(images, labels, _batch_info(epoch, batch))
     first = at(1, 2)
     at(0, 0)
     at(4, 7)
     for a, b in zip(first, at(1, 2)):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first[1], at(1, 3)[1])
+    assert not np.array_equal(first[1], at(1, 2, build(rank=1))[1])  # each data-parallel rank draws its own
     with pytest.raises(ValueError, match="label 4 >= class_num 4"):
-        mix(images, labels[:3] + [np.int32(4)], SimpleNamespace(get_epoch_num=lambda: 0, get_batch_num=lambda: 0))
+        mix(images, labels[:3] + [np.int32(4)], _batch_info(0, 0))
 
 
 # --- defaults, config and errors ---
@@ -314,6 +483,10 @@ def test_mix_batch_needs_only_epoch_and_batch_number():
 def test_defaults_leave_the_pipelines_as_they_were(cifar_dirs, imagenet_root):
     builds = [(lambda: create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=16,
                                        num_parallel_workers=1), _cifar(cifar_dirs)),
+              (lambda: create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=16,
+                                       num_parallel_workers=1),
+               # a batch map that draws nothing normalises exactly as the per-image map
+               _cifar(cifar_dirs, re_prob=1.0, re_max_attempts=1, re_scale=(1.0, 1.0))),
               (lambda: create_dataset2(os.path.join(imagenet_root, "train"), True, batch_size=8, image_size=64,
                                        num_samples=16, num_parallel_workers=1), _imagenet(imagenet_root))]
     for old, new in builds:
@@ -343,10 +516,10 @@ def test_config_keys_reach_the_training_pipeline_only(cifar_dirs):
     _, labels = next(evaluation.create_tuple_iterator(output_numpy=True, num_epochs=1))
     assert labels.dtype == np.int32 and labels.shape == (8,)
     plain = Augmentation.from_config(_config("--dataset_path", cifar_dirs[0]))
-    assert plain.policy_ops() == plain.erasing_ops() == [] and plain.batch_map() is None
+    assert plain.policy() is None and plain.box_ops() == [] and plain.batch_map(1.0, [0] * 3, [1] * 3) is None
 
 
 def test_a_bad_option_in_the_config_stops_the_run_before_any_data_is_read():
     config = _config("--dataset_path", "/no/such/folder", "--auto_augment", "randaug-x")
-    with pytest.raises(DatasetError, match="auto_augment: unknown policy 'randaug-x'"):
+    with pytest.raises(DatasetError, match="auto_augment: 'randaug-x': section 'x' is not <key><number>"):
         create_dataset_from_config(config, True)

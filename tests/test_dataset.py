@@ -6,6 +6,7 @@ import mindspore.dataset as ds
 import numpy as np
 import pytest
 
+from src.augment import Augmentation
 from src.dataset import (DatasetError, clamp_workers, cifar10_files, create_dataset1, create_dataset2,
                          imagenet_folder)
 from src.synthetic_data import write_cifar_bin, write_damaged_images, write_image_folder, write_odd_images
@@ -229,22 +230,25 @@ def test_crop_padding_sets_the_random_shift(cifar_dirs, seeded):
     raw = np.fromfile(os.path.join(cifar_dirs[0], "data_batch_1.bin"), np.uint8).reshape(-1, 3073)
     stored = {tuple(r[1:].reshape(3, 32, 32)[0, 5]) for r in raw}  # row 5 of every image (training shuffles)
     stored |= {row[::-1] for row in stored}
-    dataset = create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=8, crop_padding=0)
+    dataset = create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=8,
+                              augmentation=Augmentation(crop_padding=0))
     images, _ = _batches(dataset)[0]
     pixels = np.rint((images[:, 0, 5] * 0.2023 + 0.4914) * 255).astype(np.uint8)
     assert all(tuple(p) in stored for p in pixels)
-    shifted = create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=8, crop_padding=4)
+    shifted = create_dataset1(cifar_dirs[0], True, batch_size=8, image_size=32, num_samples=8,
+                              augmentation=Augmentation(crop_padding=4))
     moved = np.rint((_batches(shifted)[0][0][:, 0, 5] * 0.2023 + 0.4914) * 255).astype(np.uint8)
     assert not all(tuple(p) in stored for p in moved)
 
 
 def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs, seeded):
-    """cutout_length 8: at most one 8x8 square per image (MindSpore's CutOut clips it at the border, or
-    places it outside, as in the paper) holds exactly the mean (0 after normalisation) in all channels;
-    no stored pixel normalises to exactly 0, and evaluation images are left whole."""
+    """cutout_length 8: at most one 8x8 square per image (clipped at the border, as in the paper) holds exactly
+    the mean (0 after normalisation) in all channels; no stored pixel normalises to exactly 0, and evaluation
+    images are left whole."""
     def zero_squares(do_train):
         dataset = create_dataset1(cifar_dirs[0 if do_train else 1], do_train, batch_size=8, image_size=32,
-                                  num_samples=8, augment="none", cutout_length=8)
+                                  num_samples=8,
+                                  augmentation=Augmentation(train_augment="none", cutout_length=8))
         images = _batches(dataset)[0][0]
         return [np.argwhere((img == 0).all(axis=0)) for img in images]
 
@@ -257,4 +261,4 @@ def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs, seeded)
         assert ((sides == 8) | (low == 0) | (high == 31)).all()
     assert all(len(zeros) == 0 for zeros in zero_squares(False))
     with pytest.raises(DatasetError, match="cutout_length must be at most image_size"):
-        create_dataset1(cifar_dirs[0], True, image_size=32, cutout_length=33)
+        create_dataset1(cifar_dirs[0], True, image_size=32, augmentation=Augmentation(cutout_length=33))

@@ -11,8 +11,9 @@ from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.config import get_config
 from src.model_utils.errors import UserInputError
-from src.training.train_step import (NesterovMomentum, TrainStep, build_train_step, lr_per_batch, momentum_optimizer,
-                            optimizer_step_of, optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
+from src.training.optimizer import NesterovMomentum, momentum_optimizer
+from src.training.train_step import (TrainStep, build_train_step, lr_per_batch, optimizer_step_of,
+                                     optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
 from src.training.trainer import build_model
 from tests.conftest import TINY_MODEL, run_entry_point
 

@@ -8,7 +8,8 @@ import pytest
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import MobileNetV1
 from src.model_utils.config import Config
-from src.training.trainer import optimizer_groups, resolve_amp_level
+from src.training.optimizer import optimizer_groups
+from src.training.trainer import resolve_amp_level
 from tests.conftest import TINY_MODEL, run_entry_point
 
 

@@ -69,7 +69,7 @@ def test_ctrl_c_saves_state_and_resume_auto_finishes(tmp_path, cifar_dirs, unint
     """Ctrl-C at global step 6 (epoch 2, step 2; sent by the child itself, so the step is exact)."""
     _, losses = uninterrupted
     folder = str(tmp_path)
-    proc = run_entry_point("tests/sigint_train.py", "6", "--dataset_path", cifar_dirs[0], *TINY,
+    proc = run_entry_point("tests/signal_train.py", "SIGINT", "6", "--dataset_path", cifar_dirs[0], *TINY,
                            "--save_checkpoint_path", folder, "--epoch_size", "3", cwd=folder, timeout=300)
     assert proc.returncode == 130, proc.stderr[-3000:]
     assert "stop requested (Ctrl-C or SIGTERM): stopping after this step" in proc.stderr
@@ -84,6 +84,50 @@ def test_ctrl_c_saves_state_and_resume_auto_finishes(tmp_path, cifar_dirs, unint
     assert "at epoch 2, step 3" in done.stderr
     assert os.path.exists(os.path.join(folder, "mobilenetv1-3_4.ckpt"))
     assert step_losses(folder) == losses  # steps 1-6 before the stop, 7-12 after: the uninterrupted run's
+
+
+# every recipe tool at once: the draws, the mixing switch-off after epoch 2, EMA and accumulation must all resume
+RECIPE = ["--mixup", "0.4", "--cutmix", "1.0", "--cutmix_prob", "0.8", "--mixup_off_epoch", "2", "--auto_augment",
+          "randaug-m9-mstd0.5", "--re_prob", "0.5", "--re_mode", "pixel", "--cutout_length", "8",
+          "--use_label_smooth", "True", "--ema", "True", "--ema_decay", "0.9", "--gradient_accumulation_steps", "2"]
+
+
+def test_run_with_every_recipe_tool_resumes_after_sigkill_with_the_same_losses(tmp_path, cifar_dirs):
+    """Killed by SIGKILL at step 10 (mid-epoch 3, after the epoch-2 checkpoint), resumed with --resume auto: the
+    steps after the checkpoint repeat the uninterrupted run's losses, the unmixed epoch 3 included."""
+    reference = str(tmp_path / "reference")
+    os.makedirs(reference)
+    done = train(reference, cifar_dirs, "--epoch_size", "3", *RECIPE)
+    assert done.returncode == 0, done.stderr[-3000:]
+    losses = step_losses(reference)
+    assert sorted(losses) == list(range(1, 13)) and all(np.isfinite(list(losses.values())))
+    folder = str(tmp_path / "killed")
+    os.makedirs(folder)
+    killed = run_entry_point("tests/signal_train.py", "SIGKILL", "10", "--dataset_path", cifar_dirs[0], *TINY,
+                             "--save_checkpoint_path", folder, "--epoch_size", "3", *RECIPE, cwd=folder)
+    assert killed.returncode == -9
+    assert [os.path.basename(p) for _, p in list_epoch_checkpoints(folder)][-1] == "mobilenetv1-2_4.ckpt"
+    resumed = train(folder, cifar_dirs, "--epoch_size", "3", "--resume", "auto", *RECIPE)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "at epoch 3, step 1" in resumed.stderr
+    again = step_losses(folder)
+    for step in range(9, 13):
+        assert again[step] == losses[step], (step, again[step], losses[step])
+    final = ms.load_checkpoint(os.path.join(folder, "mobilenetv1-3_4.ckpt"))
+    reference_final = ms.load_checkpoint(os.path.join(reference, "mobilenetv1-3_4.ckpt"))
+    for name in ("fc.weight", "ema.fc.weight"):
+        np.testing.assert_array_equal(final[name].asnumpy(), reference_final[name].asnumpy())
+
+
+def test_recipe_tools_train_on_the_imagenet_layout(tmp_path, imagenet_root):
+    folder = str(tmp_path)
+    proc = run_entry_point("train.py", "--dataset", "imagenet2012", "--dataset_path", imagenet_root, "--class_num",
+                           "4", "--device_target", "CPU", "--width_multiplier", "0.25", "--image_size", "32",
+                           "--num_samples", "16", "--batch_size", "8", "--log_interval", "1", "--epoch_size", "2",
+                           "--save_checkpoint_path", folder, *RECIPE, cwd=folder)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    losses = step_losses(folder)
+    assert sorted(losses) == [1, 2, 3, 4] and all(np.isfinite(list(losses.values())))
 
 
 def test_validation_while_training_keeps_best_and_writes_summary(tmp_path, cifar_dirs):

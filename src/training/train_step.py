@@ -20,7 +20,7 @@ network holds them and a run interrupted between two updates resumes exactly
 import numpy as np
 
 import mindspore as ms
-from mindspore import jit, nn, ops, Parameter, Tensor
+from mindspore import nn, ops, Parameter, Tensor
 from mindspore.ops import composite as C
 from mindspore.ops import functional as F
 
@@ -48,48 +48,6 @@ def _scale_tensor(factor, value):
 @_zero.register("Tensor")
 def _zero_tensor(buffer):
     return F.assign(buffer, F.zeros_like(buffer))
-
-
-_nesterov = C.MultitypeFuncGraph("nesterov")
-
-
-@_nesterov.register("Tensor", "Tensor", "Tensor", "Tensor", "Tensor")
-def _nesterov_update(momentum, learning_rate, gradient, weight, moment):
-    """v <- momentum * v + g;  w <- w - lr * (g + momentum * v)  (what ApplyMomentum(use_nesterov=True) documents)."""
-    moment = F.assign(moment, moment * momentum + gradient)
-    return F.depend(True, F.assign_sub(weight, learning_rate * (gradient + momentum * moment)))
-
-
-class NesterovMomentum(nn.Momentum):
-    """``nn.Momentum(use_nesterov=True)`` whose update is written out in tensor operations.
-
-    MindSpore 2.10's CPU kernel of ApplyMomentum ignores ``use_nesterov`` (it applies plain momentum), so
-    the Nesterov step is computed here on every device. Same Parameters (``moments.*``, ``global_step``,
-    ``learning_rate``, ``momentum``), weight decay, loss scale and LR schedule as ``nn.Momentum``.
-    """
-
-    def __init__(self, params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0):
-        super().__init__(params, learning_rate, momentum, weight_decay=weight_decay, loss_scale=loss_scale,
-                         use_nesterov=True)
-
-    @jit(backend="ms_backend")
-    def construct(self, gradients):
-        gradients = self.decay_weight(gradients)
-        gradients = self.gradients_centralization(gradients)
-        gradients = self.scale_grad(gradients)
-        lr = self.get_lr()
-        self.assignadd(self.global_step, self.global_step_increase_tensor)
-        if self.is_group_lr:
-            return self.hyper_map_reverse(F.partial(_nesterov, self.momentum), lr, gradients, self.params,
-                                          self.moments)
-        return self.hyper_map_reverse(F.partial(_nesterov, self.momentum, lr), gradients, self.params, self.moments)
-
-
-def momentum_optimizer(params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, nesterov=False):
-    """``nn.Momentum`` (exactly as without Nesterov), or ``NesterovMomentum`` with ``nesterov``."""
-    if nesterov:
-        return NesterovMomentum(params, learning_rate, momentum, weight_decay=weight_decay, loss_scale=loss_scale)
-    return nn.Momentum(params, learning_rate, momentum, weight_decay=weight_decay, loss_scale=loss_scale)
 
 
 def accumulation_steps(config):

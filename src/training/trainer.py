@@ -22,12 +22,11 @@ from src.evaluator import Validator, accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import Interrupted, UserInputError
-from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, momentum_optimizer,
-                                     optimizer_step_of, optimizer_steps_per_epoch, resume_batch_step,
-                                     uses_train_step)
+from src.training.optimizer import create_optimizer
+from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, optimizer_step_of,
+                                     optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
 
 logger = logging.getLogger(__name__)
-NO_DECAY_KEYS = ("beta", "gamma", "bias")
 CHECKPOINT_PREFIX = "mobilenetv1"
 
 
@@ -40,17 +39,6 @@ def resolve_amp_level(config):
     if config.amp_level == "auto":
         return "O2" if config.device_target == "Ascend" else "O0"
     return config.amp_level
-
-
-def optimizer_groups(net, weight_decay, no_decay_bn_bias):
-    """Parameter groups for Momentum; BN gamma/beta and biases get no weight decay when asked."""
-    params = net.trainable_params()
-    if not no_decay_bn_bias:
-        return [{"params": params, "weight_decay": weight_decay}]
-    no_decay = [p for p in params if any(key in p.name for key in NO_DECAY_KEYS)]
-    decay = [p for p in params if not any(key in p.name for key in NO_DECAY_KEYS)]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0},
-            {"order_params": params}]
 
 
 def checkpoint_dir(config, rank, distributed):
@@ -96,8 +84,7 @@ def build_model(config, net, lr):
     """
     amp_level = resolve_amp_level(config)
     loss_scale = 1.0 if amp_level == "O0" else float(config.loss_scale)
-    opt = momentum_optimizer(optimizer_groups(net, config.weight_decay, config.no_decay_bn_bias), Tensor(lr),
-                             config.momentum, loss_scale=loss_scale, nesterov=bool(config.nesterov))
+    opt = create_optimizer(net, config, Tensor(lr), loss_scale)
     kwargs = {"amp_level": amp_level, "metrics": accuracy_metrics(config.class_num)}
     if amp_level != "O0":
         # the only loss-scale manager every device accepts (CPU rejects overflow detection)
