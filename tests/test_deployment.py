@@ -211,7 +211,7 @@ def test_predict_from_checkpoint_and_onnx_agree(tmp_path, cpp_run, checkpoint):
     outputs = []
     for model in (checkpoint, str(work / "mobilenetv1_infer.onnx")):
         proc = run_entry_point("predict.py", "--dataset", "cifar10", "--model_path", model, "--image_path", tmp_path,
-                               *SMALL[2:])
+                               *SMALL[2:], cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
         outputs.append(re.findall(r"  1\. (\w+) \(class (\d)\): ([0-9.]+)", proc.stdout))
     assert len(outputs[0]) == 3 and [o[:2] for o in outputs[0]] == [o[:2] for o in outputs[1]]
@@ -220,7 +220,7 @@ def test_predict_from_checkpoint_and_onnx_agree(tmp_path, cpp_run, checkpoint):
 @pytest.mark.parametrize("args,message", [
     (["--model_path", "none.ckpt", "--image_path", "."], "model file not found: none.ckpt"),
     (["--model_path", "{bad_model}", "--image_path", "."], "must be a .ckpt, .mindir or .onnx file"),
-    (["--model_path", "{ckpt}", "--image_path", "{broken}"], "1 damaged image in"),
+    (["--model_path", "{ckpt}", "--image_path", "{broken}"], "no image could be read (1 skipped"),
     (["--model_path", "{ckpt}", "--image_path", "nowhere"], "image file or folder not found"),
 ])
 def test_predict_bad_inputs(tmp_path, checkpoint, args, message):
@@ -230,6 +230,7 @@ def test_predict_bad_inputs(tmp_path, checkpoint, args, message):
     proc = run_entry_point("predict.py", "--dataset", "cifar10", *[a.format(**paths) for a in args], *SMALL[2:],
                            cwd=tmp_path)
     assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not [name for name in os.listdir(tmp_path) if "partial" in name]  # no half-written predictions file
 
 
 def test_postprocess_names_missing_results(tmp_path):

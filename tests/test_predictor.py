@@ -1,5 +1,9 @@
 """predict.py's input tensors are eval.py's: the same operations on the same image give the same numbers."""
+import csv
+import json
 import os
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -9,6 +13,7 @@ from src.dataset import create_dataset_from_config
 from src.model_utils.config import get_config
 from src.model_utils.errors import UserInputError
 from src.deploy.predictor import prepare
+from tests.conftest import run_entry_point
 
 
 def first_eval_images(config, count):
@@ -60,3 +65,127 @@ def test_unreadable_image_is_named(tmp_path, imagenet_root):
         config = get_config(["--dataset", dataset, "--dataset_path", imagenet_root])
         with pytest.raises(UserInputError, match=f"cannot read image {bad}"):
             prepare(str(bad), config)
+
+
+# --- predict.py on folders of any size ---
+
+PREDICT = ["--dataset", "imagenet2012", "--class_num", "3", "--device_target", "CPU", "--width_multiplier", "0.25",
+           "--image_size", "224", "--batch_size", "8"]
+
+
+@pytest.fixture(scope="module")
+def photo_model(tmp_path_factory):
+    """A 3-class checkpoint (random weights: the outputs only need to be fixed numbers) and 96 photos of 500x375."""
+    import mindspore as ms
+    from src.mobilenet_v1 import create_network
+    root = tmp_path_factory.mktemp("photos")
+    ckpt = root / "model.ckpt"
+    ms.save_checkpoint(create_network(get_config(PREDICT)), str(ckpt))
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (375, 500, 3), dtype=np.uint8)
+    for i in range(96):
+        folder = root / "all" / ("sub" if i % 5 == 0 else ".")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.roll(base, 7 * i, axis=1)).save(folder / f"photo_{i:03d}.jpg", quality=90)
+    few = root / "few"
+    few.mkdir()
+    for name in sorted(os.listdir(root / "all"))[:24]:
+        if name.endswith(".jpg"):
+            os.link(root / "all" / name, few / name)
+    return root, str(ckpt)
+
+
+def _peak_rss_mb(args, cwd):
+    """Peak resident memory of predict.py (the largest process of its tree), measured by a fresh parent."""
+    import subprocess
+    import sys
+    from tests.conftest import ROOT
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True); "
+             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, sys.executable, os.path.join(ROOT, "predict.py"), *args],
+                         cwd=cwd, capture_output=True, text=True, timeout=600)
+    code, peak = out.stdout.split()
+    assert code == "0", out.stderr[-2000:]
+    return int(peak) / 1024
+
+
+def test_memory_stays_flat_whatever_the_folder_holds(tmp_path, photo_model):
+    """4x the images, batch 8: peak memory within 25 % (one batch of the whole folder grew by about 9 MB an image)."""
+    root, ckpt = photo_model
+    few = _peak_rss_mb([*PREDICT, "--model_path", ckpt, "--image_path", root / "few"], tmp_path)
+    many = _peak_rss_mb([*PREDICT, "--model_path", ckpt, "--image_path", root / "all", "--recursive", "True"],
+                        tmp_path)
+    assert many < 1.25 * few, (few, many)
+
+
+def _terminal_top1(stdout):
+    return dict(re.findall(r"^(\S+)\n  1\. (.+) \(class (\d+)\): ([0-9.]+)", stdout, re.M))
+
+
+@pytest.mark.parametrize("extension", [".csv", ".json", ".jsonl"])
+def test_results_file_holds_every_image_as_the_terminal_shows_it(tmp_path, photo_model, extension):
+    root, ckpt = photo_model
+    results = tmp_path / f"predictions{extension}"
+    proc = run_entry_point("predict.py", *PREDICT, "--model_path", ckpt, "--image_path", root / "all",
+                           "--recursive", "True", "--predictions_file", results, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shown = re.findall(r"^(\S+\.jpg)\n  1\. (.+) \(class (\d+)\): ([0-9.]+)$", proc.stdout, re.M)
+    assert len(shown) == 96
+    if extension == ".csv":
+        with open(results, encoding="utf-8") as f:
+            rows = [(r["file"], r["name_1"], r["class_1"], float(r["probability_1"])) for r in csv.DictReader(f)]
+    else:
+        with open(results, encoding="utf-8") as f:
+            records = json.load(f) if extension == ".json" else [json.loads(line) for line in f]
+        rows = [(r["file"], r["top"][0]["name"], str(r["top"][0]["class"]), r["top"][0]["probability"])
+                for r in records]
+    assert [r[:3] for r in rows] == [s[:3] for s in shown]
+    assert all(abs(r[3] - float(s[3])) < 1e-4 for r, s in zip(rows, shown))
+    files = [r[0] for r in rows]
+    assert files[:80] == sorted(files[:80]) and all("/sub/" in f for f in files[80:])  # a folder, then sub-folders
+    assert "predicted 96 images (0 skipped: damaged or unreadable)" in proc.stderr
+
+
+def test_without_recursive_only_the_folder_itself_is_read(tmp_path, photo_model):
+    root, ckpt = photo_model
+    proc = run_entry_point("predict.py", *PREDICT, "--model_path", ckpt, "--image_path", root / "all", cwd=tmp_path)
+    assert proc.returncode == 0 and "predicted 76 images" in proc.stderr, proc.stderr[-3000:]
+
+
+def test_streamed_batches_give_what_one_batch_of_everything_gives(photo_model):
+    """Batches of 5 (the last one short) against the whole folder in one network call: the same top-5 and
+    probabilities for every image."""
+    from src.deploy.predictor import Prediction, image_files, make_model, probabilities
+    root, ckpt = photo_model
+    config = get_config([*PREDICT, "--batch_size", "5"])
+    files = image_files(str(root / "few"))
+    streamed = dict(Prediction(make_model(ckpt, config), config).run(files))
+    whole = get_config([*PREDICT, "--batch_size", "24"])
+    rows = probabilities(make_model(ckpt, whole)(np.stack([prepare(f, whole) for f in files])))
+    for f, row in zip(files, rows):
+        best = np.argsort(-row, kind="stable")[:3]
+        assert [c for c, _, _ in streamed[f]] == list(best)
+        np.testing.assert_allclose([p for _, _, p in streamed[f]], row[best], rtol=1e-5, atol=1e-7)
+
+
+def test_a_damaged_file_is_named_skipped_and_counted(tmp_path, photo_model):
+    root, ckpt = photo_model
+    folder = tmp_path / "photos"
+    shutil.copytree(root / "few", folder)
+    (folder / "photo_999.jpg").write_bytes((folder / "photo_001.jpg").read_bytes()[:2000])
+    proc = run_entry_point("predict.py", *PREDICT, "--model_path", ckpt, "--image_path", folder, cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert re.search(r"skipped: damaged image \S+photo_999\.jpg \(", proc.stderr)
+    assert "predicted 24 images (1 skipped: damaged or unreadable)" in proc.stderr
+    with open(tmp_path / "predictions.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 25 and rows[-1]["status"].startswith("skipped: damaged image")
+
+
+@pytest.mark.parametrize("name, message", [("p.txt", "name a .csv, .json or .jsonl file"),
+                                           ("nowhere/p.csv", "folder .* not found")])
+def test_bad_predictions_file_is_one_line(tmp_path, photo_model, name, message):
+    root, ckpt = photo_model
+    proc = run_entry_point("predict.py", *PREDICT, "--model_path", ckpt, "--image_path", root / "few",
+                           "--predictions_file", tmp_path / name, cwd=tmp_path)
+    assert proc.returncode == 1 and re.search(message, proc.stderr) and "Traceback" not in proc.stderr

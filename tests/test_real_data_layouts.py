@@ -1,5 +1,6 @@
 """Data sets laid out as they come from their source, through train.py, eval.py, predict.py and preprocess.py:
 the CIFAR-10 download's one folder, and class folders holding damaged images and files that are not images."""
+import csv
 import os
 import re
 import shutil
@@ -105,16 +106,21 @@ def test_more_class_folders_than_class_num_stops_eval(tmp_path, odd_imagenet, im
     _one_line_error(proc, "has 4 class folders but class_num is 3")
 
 
-def test_predict_and_preprocess_stop_on_damaged_images_or_skip_them(tmp_path, odd_imagenet, imagenet_checkpoint):
+def test_predict_skips_and_counts_damaged_images_and_preprocess_stops_or_skips(tmp_path, odd_imagenet,
+                                                                               imagenet_checkpoint):
     out, _ = imagenet_checkpoint
     folder = os.path.join(odd_imagenet[0], "train", "class_c")
     model = ["--model_path", out / "mobilenetv1-1_3.ckpt", "--image_path", folder]
-    proc = run_entry_point("predict.py", *IMAGENET, *model, cwd=tmp_path)
-    _one_line_error(proc, "3 damaged images in", "cut_in_header.JPEG")
-    proc = run_entry_point("predict.py", *IMAGENET, *model, "--damaged_images", "skip", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_entry_point("predict.py", *IMAGENET, *model, "--predictions_file", tmp_path / "p.csv", cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert sorted(os.path.basename(p) for p in re.findall(r"^(\S+\.JPEG)$", proc.stdout, re.M)) == [
         f"class_c_{i}.JPEG" for i in range(4)]
+    skipped = re.findall(r"skipped: damaged image (\S+) \(", proc.stderr)
+    assert len(skipped) == 3 and any(p.endswith("cut_in_header.JPEG") for p in skipped)
+    assert "predicted 4 images (3 skipped: damaged or unreadable)" in proc.stderr
+    with open(tmp_path / "p.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 7 and sum(r["status"].startswith("skipped: damaged image") for r in rows) == 3
     (tmp_path / "root").mkdir()
     os.symlink(os.path.join(odd_imagenet[0], "train"), tmp_path / "root" / "validation_preprocess")
     preprocess = [*IMAGENET, "--dataset_path", tmp_path / "root", "--result_path", tmp_path / "pre"]

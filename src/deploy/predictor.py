@@ -2,10 +2,13 @@
 
 Images go through the evaluation pipeline's own operations: ImageNet files are decoded, resized and
 center-cropped; CIFAR-10 images are first resized to 32x32, Fashion-MNIST images turned grey,
-resized to 28x28 and padded to 32x32 as the converter does, then normalised like eval.py.
+resized to 28x28 and padded to 32x32 as the converter does, then normalised like eval.py. A folder
+streams through in batches of ``batch_size`` images, so memory does not grow with the folder; damaged
+or unreadable files are named, left out and counted.
 """
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import mindspore.dataset.transforms as transforms
@@ -17,36 +20,47 @@ from src.dataset import clamp_workers, cifar_eval_ops, imagenet_eval_ops
 from src.dataset_specs import (CIFAR_SIDE, CLASS_NAMES, FASHION_MNIST_SIDE, IMAGE_EXTENSIONS, IMAGENET_TRAIN_DIR,
                                STORED_BORDER, is_image_name)
 from src.deploy.exporter import load_exported
-from src.image_check import check_folder, describe, settle
+from src.image_check import check_folder
 from src.mobilenet_v1 import create_network
-from src.model_utils.errors import DatasetError, UserInputError
+from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
+# A checkpoint's network runs on at most this many images at a time: at 224x224 its working set is about 9 MB
+# per image (batch 256, the ImageNet YAMLs' batch_size, peaks at 2.7 GB, 32 at 0.8 GB).
+NETWORK_SLICE = 32
 
 
-def image_files(path):
-    """The image files to classify: ``path`` itself, or the images in the folder ``path``."""
+def image_files(path, recursive=False):
+    """The image files to classify: ``path`` itself, or the images in the folder ``path`` (and in its
+    sub-folders with ``recursive``), in a stable order: sorted by path, a folder's files before its sub-folders'."""
     if os.path.isfile(path):
         return [path]
-    if os.path.isdir(path):
-        files = sorted(os.path.join(path, f) for f in os.listdir(path) if is_image_name(f))
-        if files:
-            return files
-        raise UserInputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {path}")
-    raise UserInputError(f"image file or folder not found: {path}")
+    if not os.path.isdir(path):
+        raise UserInputError(f"image file or folder not found: {path}")
+    files = []
+    for folder, subfolders, names in os.walk(path):
+        subfolders.sort()
+        files.extend(os.path.join(folder, name) for name in sorted(names) if is_image_name(name))
+        if not recursive:
+            break
+    if not files:
+        where = f"{path} or its sub-folders" if recursive else f"{path} (--recursive True reads its sub-folders)"
+        raise UserInputError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {where}")
+    return files
 
 
-def readable_files(files, config):
-    """``files`` less the damaged ones (MindSpore's decoder, src/image_check.py) when damaged_images is skip;
-    with error, any damaged file stops the run before the first is classified."""
-    folder = os.path.dirname(files[0]) or "."
-    damaged = check_folder(folder, {".": [os.path.basename(f) for f in files]},
-                           clamp_workers(config.num_parallel_workers))
-    kept = [f for f in files if os.path.basename(f) not in damaged]
-    if damaged and not kept:
-        raise DatasetError(f"{describe(damaged, folder)}: no image left to classify")
-    settle(damaged, folder, config.damaged_images)
-    return kept
+def damaged_files(files, workers):
+    """{file: reason} of the ``files`` that MindSpore's decoder cannot read (src/image_check.py: checked in
+    separate processes, so a decoder crash costs no run; cached per folder)."""
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files])
+    groups = {}
+    for f in files:
+        sub, name = os.path.split(os.path.relpath(os.path.abspath(f), root))
+        groups.setdefault(sub or ".", []).append(name)
+    damaged = check_folder(root, groups, workers)
+    by_path = {os.path.normpath(os.path.join(root, rel)): why for rel, why in damaged.items()}
+    return {f: by_path[os.path.normpath(os.path.abspath(f))] for f in files
+            if os.path.normpath(os.path.abspath(f)) in by_path}
 
 
 def _stored_form(path, dataset):
@@ -96,7 +110,8 @@ def make_model(model_path, config):
         net = create_network(config)
         load_for_inference(net, model_path)
         net = inference_network(net, config)
-        return lambda batch: net(Tensor(batch)).asnumpy()
+        size = min(NETWORK_SLICE, max(1, int(config.batch_size)))
+        return lambda batch: _in_slices(lambda piece: net(Tensor(piece)).asnumpy(), batch, size)
     if model_path.endswith((".mindir", ".onnx")):
         # exported files have a fixed batch (1 for C++ use): run them image by image
         run = load_exported(model_path)
@@ -104,17 +119,59 @@ def make_model(model_path, config):
     raise UserInputError(f"model must be a .ckpt, .mindir or .onnx file: {model_path}")
 
 
-def predict(model_path, image_path, config, top=5):
-    """[(file, [(class index, class name, probability), ...])] for every image, best first."""
-    files = image_files(image_path)
-    model = make_model(model_path, config)
-    files = readable_files(files, config)
-    logits = model(np.stack([prepare(f, config) for f in files]))
-    names = class_names(config)
+def _in_slices(run, batch, size):
+    """``run`` on slices of ``size`` images of ``batch``, the last padded with zeros, so that the network's
+    graph compiles once and its working set stays that of ``size`` images."""
+    outputs = []
+    for start in range(0, len(batch), size):
+        piece = batch[start:start + size]
+        count = len(piece)
+        if count < size:
+            piece = np.concatenate([piece, np.zeros((size - count, *piece.shape[1:]), piece.dtype)])
+        outputs.append(run(piece)[:count])
+    return np.concatenate(outputs)
+
+
+def probabilities(logits):
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs = exp / exp.sum(axis=1, keepdims=True)
-    results = []
-    for file, row in zip(files, probs):
-        best = np.argsort(-row, kind="stable")[:top]
-        results.append((file, [(int(i), names[i] if i < len(names) else f"class {i}", float(row[i])) for i in best]))
-    return results
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def top_classes(row, names, top):
+    """[(class index, class name, probability)] of the ``top`` most likely classes, best first."""
+    best = np.argsort(-row, kind="stable")[:top]
+    return [(int(i), names[i] if i < len(names) else f"class {i}", float(row[i])) for i in best]
+
+
+class Prediction:
+    """Streams files through a model in batches: ``run(files)`` yields (file, top classes) for each readable
+    file and (file, None) for each file that could not be read (``reasons`` says why)."""
+
+    def __init__(self, model, config, top=5):
+        self.model, self.config, self.top = model, config, top
+        self.batch_size = max(1, int(config.batch_size))
+        self.names = class_names(config)
+        self.reasons = {}
+
+    def _prepared(self, path):
+        try:
+            return prepare(path, self.config)
+        except UserInputError as err:
+            self.reasons[path] = str(err)
+            return None
+
+    def run(self, files, damaged=None):
+        damaged = damaged or {}
+        self.reasons.update({f: f"damaged image {f} ({why})" for f, why in damaged.items()})
+        workers = clamp_workers(self.config.num_parallel_workers)
+        with ThreadPoolExecutor(workers) as pool:
+            for start in range(0, len(files), self.batch_size):
+                chunk = files[start:start + self.batch_size]
+                readable = [f for f in chunk if f not in damaged]
+                tensors = dict(zip(readable, pool.map(self._prepared, readable)))
+                ready = [f for f in readable if tensors[f] is not None]
+                rows = {}
+                if ready:
+                    rows = dict(zip(ready, probabilities(self.model(np.stack([tensors[f] for f in ready])))))
+                for f in chunk:
+                    yield f, (top_classes(rows[f], self.names, self.top) if f in rows else None)
