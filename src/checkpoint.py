@@ -14,6 +14,7 @@ import re
 import mindspore as ms
 
 from src.training.ema import EMA_PREFIX
+from src.model_utils.atomic_write import atomic_path, quiet_mindspore, temporary_path
 from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
@@ -110,22 +111,12 @@ def _describe(mismatches):
 
 
 def save_checkpoint_atomically(cell, path, append_dict=None):
-    """Write ``path`` so that a crash at any moment leaves the old file or the new one, never half of one."""
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name}.partial-{os.getpid()}.ckpt")
-    try:
-        ms.save_checkpoint(cell, tmp, append_dict=append_dict)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    dir_fd = os.open(directory or ".", os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write ``path`` so that a crash at any moment leaves the old file or the new one, never half of one; a failed
+    write (a full disk) leaves neither temporary behind and raises WriteError naming the path."""
+    tmp = temporary_path(path, ".ckpt")
+    with atomic_path(path, suffix=".ckpt", leftovers=[tmp[:-len(".ckpt")] + ".tmp"]) as tmp:  # MindSpore's own
+        with quiet_mindspore():
+            ms.save_checkpoint(cell, tmp, append_dict=append_dict)
 
 
 def list_epoch_checkpoints(directory, prefix="mobilenetv1"):

@@ -1,10 +1,13 @@
-"""Export of a checkpoint to a deployable file."""
+"""Export of a checkpoint to a deployable file, written under a temporary name and renamed once it loads."""
+import os
+
 import numpy as np
 import mindspore as ms
 from mindspore import Tensor
 
 from src.checkpoint import load_for_inference
 from src.mobilenet_v1 import create_network
+from src.model_utils.atomic_write import WriteError, atomic_path, quiet_mindspore, reason_in
 from src.model_utils.errors import UserInputError
 
 SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
@@ -52,10 +55,11 @@ def export_input_shape(config):
 
 
 def export_model(config):
-    """Write ``config.file_name`` + suffix for the input of ``export_input_shape``; return the path.
+    """Write ``config.file_name`` + suffix for the input of ``export_input_shape``; return (path, None).
 
-    With ``config.verify`` the written file is loaded back and compared with the network on a
-    random batch; the path and the max abs difference are returned then.
+    The file is written under a temporary name and renamed only once it loads back (MINDIR, ONNX); with
+    ``config.verify`` it is also compared with the network on a random batch, and (path, max abs difference)
+    returned. A failed write (a full disk) is a WriteError and leaves no file behind.
     """
     if config.file_format == "AIR" and config.device_target != "Ascend":
         raise UserInputError("AIR export needs an Ascend device (--device_target Ascend); "
@@ -64,15 +68,33 @@ def export_model(config):
     load_for_inference(net, config.ckpt_file)
     net.set_train(False)
     image = Tensor(np.zeros(export_input_shape(config), np.float32))
-    if config.file_format == "ONNX":
-        ms.onnx.export(net, image, file_name=config.file_name, input_names=["x"], output_names=["logits"])
-    else:
-        ms.export(net, image, file_name=config.file_name, file_format=config.file_format)
     suffix = SUFFIXES[config.file_format]
     path = config.file_name if config.file_name.endswith(suffix) else config.file_name + suffix
-    if not config.verify:
-        return path, None
-    if config.file_format == "AIR":
+    if config.verify and config.file_format == "AIR":
         raise UserInputError("--verify checks MINDIR and ONNX files; AIR runs only on Ascend")
     batch = np.random.default_rng(0).standard_normal(image.shape).astype(np.float32)
-    return path, verify_export(net, path, batch)
+    checked = {}
+
+    def check(written):
+        """The written file loads (MINDIR, ONNX) and, with --verify, computes what the network does."""
+        if config.file_format == "AIR":
+            return
+        try:
+            if config.verify:
+                checked["diff"] = verify_export(net, written, batch)
+            else:
+                load_exported(written)
+        except (RuntimeError, ValueError, OSError) as err:
+            raise WriteError(f"cannot write {path}: the written file does not load ({str(err).splitlines()[0]}); "
+                             "check the free space of its folder") from err
+
+    with atomic_path(path, check=check, suffix=suffix) as tmp:
+        with quiet_mindspore() as messages:
+            if config.file_format == "ONNX":
+                ms.onnx.export(net, image, file_name=tmp, input_names=["x"], output_names=["logits"])
+            else:
+                ms.export(net, image, file_name=tmp[:-len(suffix)], file_format=config.file_format)
+        if not os.path.isfile(tmp) or not os.path.getsize(tmp):  # MindSpore's ONNX export logs its errors only
+            reason = reason_in(messages) or f"MindSpore wrote nothing ({'; '.join(messages)[:200]})"
+            raise WriteError(f"cannot write {path}: {reason}; free some space or write elsewhere")
+    return path, checked.get("diff")

@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from src.dataset import create_dataset_from_config
+from src.model_utils.atomic_write import atomic_open
 from src.model_utils.config import Config
 from src.model_utils.errors import UserInputError
 
@@ -28,10 +29,11 @@ def write_inputs(config, result_path):
     labels = {}
     for index, (image, label) in enumerate(dataset.create_tuple_iterator(output_numpy=True, num_epochs=1)):
         name = f"img_{index:06d}"
-        image.astype(np.float32).tofile(os.path.join(data_dir, name + ".bin"))
+        with atomic_open(os.path.join(data_dir, name + ".bin"), "wb") as f:
+            f.write(image.astype(np.float32).tobytes())
         labels[name] = int(label[0])
     label_path = os.path.join(result_path, LABEL_FILE)
-    with open(label_path, "w", encoding="utf-8") as f:
+    with atomic_open(label_path, "w", encoding="utf-8") as f:
         json.dump(labels, f)
     return len(labels), label_path
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from src.dataset_specs import (CIFAR_RECORDS_PER_FILE, CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, FASHION_MNIST_IDX,
                                FASHION_MNIST_SIDE, FASHION_MNIST_TEST_DIR, FASHION_MNIST_TRAIN_DIR, STORED_BORDER)
+from src.model_utils.atomic_write import atomic_open
 from src.model_utils.errors import UserInputError
 
 DEBIAN_IDX_DIR = "/usr/share/datasets/fashion-mnist"
@@ -94,12 +95,8 @@ def to_cifar_records(images, labels):
 
 
 def _write_atomically(path, payload):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
+    with atomic_open(path, "wb") as f:
         f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _digest(paths):
@@ -159,7 +156,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         train_dir, test_dir = convert(args.idx_dir, args.output_dir)
-    except ConversionError as err:
+    except UserInputError as err:  # a missing or corrupt input, or an output that cannot be written
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"train: {train_dir}\ntest: {test_dir}")

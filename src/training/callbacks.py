@@ -15,6 +15,7 @@ import numpy as np
 from mindspore.train import Callback
 
 from src.checkpoint import list_epoch_checkpoints, save_checkpoint_atomically
+from src.model_utils.atomic_write import WriteError, atomic_open
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,15 @@ class TrainingRecord:
         self.diverged_at = None
         self.interrupted = False
         self.last_saved = None
+        self._metrics_lines = self._recorded_lines()
+        self._metrics_failed = False
         self.val_top1 = self._recorded_validations()
+
+    def _recorded_lines(self):
+        if not self.metrics_path or not os.path.exists(self.metrics_path):
+            return []
+        with open(self.metrics_path, encoding="utf-8") as f:
+            return [line for line in f if line.strip()]
 
     def _recorded_validations(self):
         """{epoch: top-1} of the validations already in the metrics file (a resumed run continues it)."""
@@ -58,9 +67,18 @@ class TrainingRecord:
         return epoch % every == 0 or epoch == self.total_epochs
 
     def write(self, **record):
-        if self.metrics_path:
-            with open(self.metrics_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
+        """Append a record; the file is rewritten whole (atomically), so a full disk never leaves half a line. A
+        failed write is a warning (once): the records stay in memory and the next write tries again."""
+        if not self.metrics_path:
+            return
+        self._metrics_lines.append(json.dumps(record) + "\n")
+        try:
+            with atomic_open(self.metrics_path, "w", encoding="utf-8") as f:
+                f.writelines(self._metrics_lines)
+        except WriteError as err:
+            if not self._metrics_failed:
+                logger.warning("%s; training goes on, the records are written again with the next one", err)
+            self._metrics_failed = True
 
 
 def _loss_value(cb_params):

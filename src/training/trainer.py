@@ -21,6 +21,7 @@ from src.training.ema import EMAUpdater, WeightEMA
 from src.evaluator import Validator, accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
+from src.model_utils.atomic_write import WriteError
 from src.model_utils.errors import Interrupted, UserInputError
 from src.training.optimizer import create_optimizer
 from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, optimizer_step_of,
@@ -220,12 +221,18 @@ def train(config, rank=0, distributed=False):
         with _StopOnSignal(record):
             model.train(config.epoch_size, dataset, callbacks=callbacks, dataset_sink_mode=sink,
                         sink_size=steps if sink else -1, initial_epoch=start_epoch)
+    except WriteError as err:
+        kept = (f"the last good checkpoint is {record.last_saved}: make room, then continue with the same command "
+                "plus --resume auto" if record.last_saved else "no checkpoint was written")
+        raise WriteError(f"{err}. Training stopped; {kept}") from err
     finally:
         if summary is not None:
             summary.close()
         if os.path.exists(record.metrics_path):
-            from src.training.training_plot import plot_metrics
-            logger.info("curves: %s", plot_metrics(record.metrics_path, os.path.join(ckpt_dir, "curves.png")))
+            from src.training.training_plot import plot_or_warn
+            curves = plot_or_warn(record.metrics_path, os.path.join(ckpt_dir, "curves.png"))
+            if curves:
+                logger.info("curves: %s", curves)
     if record.diverged_at:
         epoch, step, loss = record.diverged_at
         kept = f"the last good checkpoint is {record.last_saved}" if record.last_saved else "no checkpoint written"

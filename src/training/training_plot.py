@@ -1,10 +1,15 @@
 """PNG of a run's curves (loss, learning rate, validation accuracy) from its metrics file."""
 import json
+import logging
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+
+from src.model_utils.atomic_write import WriteError, atomic_path  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 
 def read_metrics(path):
@@ -30,6 +35,18 @@ def plot_metrics(metrics_path, png_path):
         axes[2].text(0.5, 0.5, "no validation (eval_interval = 0)", ha="center", va="center")
     axes[2].set(title="validation accuracy", xlabel="epoch")
     fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_path(png_path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)
     return png_path
+
+
+def plot_or_warn(metrics_path, png_path):
+    """``plot_metrics``, with a failure (a full disk) a warning: the curves are not worth a run."""
+    try:
+        return plot_metrics(metrics_path, png_path)
+    except (WriteError, OSError, ValueError) as err:
+        logger.warning("curves not drawn: %s", err)
+        return None
