@@ -10,8 +10,10 @@ from src.model_utils.entry import run_entry
 
 def main(config):
     from src.evaluator import evaluate
+    from src.model_settings import apply_checkpoint_settings
     from src.model_utils.context import init_context
 
+    apply_checkpoint_settings(config, config.checkpoint_path)
     init_context(config)
     result = evaluate(config)
     print(f"result: {result} ckpt={config.checkpoint_path}", flush=True)

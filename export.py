@@ -13,8 +13,10 @@ from src.model_utils.entry import run_entry
 
 def main(config):
     from src.deploy.exporter import export_model
+    from src.model_settings import apply_checkpoint_settings
     from src.model_utils.context import init_context
 
+    apply_checkpoint_settings(config, config.ckpt_file)
     init_context(config, exportable=True)
     path, diff = export_model(config)
     print(f"exported: {path}", flush=True)

@@ -17,10 +17,13 @@ def main(config):
     from src.deploy.prediction_report import Progress, ResultsFile
     from src.deploy.predictor import Prediction, damaged_files, image_files, make_model
     from src.dataset import clamp_workers
+    from src.model_settings import apply_checkpoint_settings
     from src.model_utils.context import init_context
     from src.model_utils.errors import DatasetError
 
     logger = logging.getLogger("predict")
+    if config.model_path.endswith(".ckpt"):
+        apply_checkpoint_settings(config, config.model_path)
     init_context(config)
     files = image_files(config.image_path, config.recursive)
     prediction = Prediction(make_model(config.model_path, config), config)

@@ -1,7 +1,9 @@
 """Write the evaluation images as the C++ harness's input tensors (batch 1, eval.py's preprocessing).
 
     python preprocess.py --dataset fashion_mnist --dataset_path data/fashion_mnist/fashion-mnist-verify-bin \
-        --result_path ./preprocess_Result/
+        --result_path ./preprocess_Result/ [--ckpt_file the checkpoint the exported model came from]
+
+With --ckpt_file, the image size and normalisation are the ones that checkpoint was trained with.
 """
 import src  # noqa: F401  (caps oneDNN's ISA before MindSpore loads; see src/__init__.py)
 
@@ -10,8 +12,13 @@ from src.model_utils.entry import run_entry
 
 
 def main(config):
-    from src.deploy.offline_io import write_inputs
+    import os
 
+    from src.deploy.offline_io import write_inputs
+    from src.model_settings import apply_checkpoint_settings
+
+    if os.path.isfile(config.ckpt_file):  # the checkpoint the harness's model was exported from, when named
+        apply_checkpoint_settings(config, config.ckpt_file)
     count, label_path = write_inputs(config, config.result_path)
     print(f"wrote {count} input tensors to {config.result_path}, labels: {label_path}", flush=True)
 

@@ -25,6 +25,7 @@ from src.mobilenet_v1 import SEPARABLE_LAYERS, STEM_CHANNELS
 
 SOURCES = ("timm", "mindcv")
 # the network options each source's weights were trained with
+SOURCE_TRAINING = {"stem_stride": 2, "dataset": "imagenet2012", "image_size": 224}  # both trained on ImageNet at 224
 SOURCE_NETWORK_OPTIONS = {"timm": {"conv_padding": "symmetric", "activation": "relu6"},
                           "mindcv": {"conv_padding": "symmetric", "activation": "relu"}}
 BN_NAMES = {"timm": {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
@@ -196,12 +197,14 @@ def infer_network_options(converted):
     return {"width_multiplier": stem_channels / STEM_CHANNELS, "class_num": converted["fc.weight"].shape[0]}
 
 
-def save(converted, output):
-    """Write the converted tensors as a MindSpore checkpoint, atomically."""
+def save(converted, output, settings):
+    """Write the converted tensors as a MindSpore checkpoint, atomically, recording the network ``settings``
+    (src/model_settings.py) that eval.py, export.py and predict.py then take from it."""
     import mindspore as ms
     from src.checkpoint import save_checkpoint_atomically
+    from src.model_settings import settings_entry
     params = [{"name": name, "data": ms.Tensor(value)} for name, value in converted.items()]
-    save_checkpoint_atomically(params, output)
+    save_checkpoint_atomically(params, output, settings_entry(settings))
 
 
 def main(argv=None):
@@ -213,11 +216,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         converted = convert(read_source_weights(args.input, args.source), args.source, args.input)
-        save(converted, args.output)
+        options = {**infer_network_options(converted), **SOURCE_NETWORK_OPTIONS[args.source]}
+        save(converted, args.output, {**options, **SOURCE_TRAINING})
     except UserInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    options = {**infer_network_options(converted), **SOURCE_NETWORK_OPTIONS[args.source]}
     flags = " ".join(f"--{key} {value}" for key, value in options.items())
     print(f"converted {len(converted)} tensors from {args.input} -> {args.output}")
     print(f"use it with: {flags}")

@@ -21,6 +21,7 @@ from src.training.ema import EMAUpdater, WeightEMA
 from src.evaluator import Validator, accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
+from src.model_settings import recorded_settings, settings_entry
 from src.model_utils.atomic_write import WriteError
 from src.model_utils.errors import Interrupted, UserInputError
 from src.training.optimizer import create_optimizer
@@ -133,7 +134,11 @@ class _StopOnSignal:
 
 def training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema):
     """Progress, EMA update, validation, then checkpoints (which rank themselves by the validation)."""
-    extra_state = ema.state if ema is not None else dict
+    settings = settings_entry(recorded_settings(config))
+
+    def extra_state():
+        """What every checkpoint holds besides the training state: the settings, the EMA weights."""
+        return {**settings, **(ema.state() if ema is not None else {})}
     callbacks = [ProgressMonitor(record, config.batch_size, lr_per_batch(lr, config), config.log_interval,
                                  summary=summary)]
     if ema is not None:

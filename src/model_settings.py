@@ -1,0 +1,91 @@
+"""The settings a checkpoint records about the network and the input it was trained for, and their use.
+
+Every checkpoint this repository writes holds, besides the weights, one string entry (``mobilenetv1_settings``,
+JSON) with the keys below. eval.py, export.py, predict.py and preprocess.py take them from the checkpoint
+where the command line does not set them, so a checkpoint evaluates as it was trained whatever YAML is
+loaded. A flag that contradicts the checkpoint is a one-line error for the keys that change the network or
+the normalisation (the scores would be silently wrong), and a warning for the input size (evaluating at
+another resolution is legitimate). Official checkpoints record nothing and load exactly as the YAML and
+flags say.
+"""
+import json
+import logging
+import os
+import sys
+
+import mindspore as ms
+
+from src.model_utils.config import flags_given
+from src.model_utils.errors import UserInputError
+
+logger = logging.getLogger(__name__)
+SETTINGS_ENTRY = "mobilenetv1_settings"
+NETWORK = ("class_num", "width_multiplier", "stem_stride", "conv_padding", "activation")
+NORMALISATION = ("dataset",)  # the pipeline and the mean/std of the input
+RESOLUTION = ("image_size",)
+VIEWS = ("eval_flip", "eval_shift")  # the training YAML's evaluation views (eval.py and validation)
+RECORDED = NETWORK + NORMALISATION + RESOLUTION + VIEWS + ("train_augment",)
+APPLIED = NETWORK + NORMALISATION + RESOLUTION + VIEWS
+
+
+class SettingsConflict(UserInputError):
+    """A flag that contradicts the checkpoint on a setting that would make its scores meaningless."""
+
+
+def recorded_settings(config):
+    """{key: value} of the RECORDED keys of ``config``."""
+    return {key: getattr(config, key) for key in RECORDED}
+
+
+def settings_entry(settings):
+    """The ``append_dict`` entry of a checkpoint that records ``settings``."""
+    return {SETTINGS_ENTRY: json.dumps(settings, sort_keys=True)}
+
+
+def read_settings(path):
+    """The settings a checkpoint records; None for one that records none (official, converted before, older)."""
+    try:
+        entry = ms.load_checkpoint(path, choice_func=lambda name: name == SETTINGS_ENTRY).get(SETTINGS_ENTRY)
+    except (ValueError, RuntimeError, OSError):
+        return None  # the loader of the weights names an unreadable file
+    return json.loads(entry) if isinstance(entry, str) else None
+
+
+def _source(key, given, config_path):
+    return "flag" if key in given else f"YAML {os.path.basename(config_path)}" if config_path else "YAML"
+
+
+def apply_checkpoint_settings(config, path, argv=None, log=logger.info):
+    """Set the APPLIED keys of ``config`` from the checkpoint ``path`` where the command line ``argv`` does not set
+    them; log one line naming each setting and where it came from; return {key: source}.
+
+    A flag that contradicts the checkpoint is a SettingsConflict (network, normalisation) or a warning (image size).
+    """
+    given = flags_given(sys.argv[1:] if argv is None else argv)
+    recorded = read_settings(path)
+    yaml_path = getattr(config, "config_path", None)
+    sources = {}
+    for key in APPLIED:
+        value = getattr(config, key)
+        if recorded is None or key not in recorded:
+            sources[key] = _source(key, given, yaml_path)
+            continue
+        trained = recorded[key]
+        if key in given and value != trained:
+            if key in NETWORK + NORMALISATION:
+                raise SettingsConflict(f"--{key} {value} contradicts {path}, trained with {key} {trained}: drop the "
+                                       f"flag (the checkpoint's value is used), or use a checkpoint trained with it")
+            if key in RESOLUTION:
+                logger.warning("--%s %s: %s was trained at %s; the scores are those of another resolution",
+                               key, value, path, trained)
+            sources[key] = "flag"
+            continue
+        setattr(config, key, trained)
+        sources[key] = "flag" if key in given else "checkpoint"
+    if recorded is not None and config.eval_flip and recorded.get("train_augment") == "none":
+        logger.warning("eval_flip: %s was trained without flips (train_augment none); mirrored views lower its "
+                       "scores", path)
+    settings = ", ".join(f"{key} {getattr(config, key)} ({sources[key]})" for key in APPLIED)
+    note = "" if recorded is not None else " (the checkpoint records none: an official or older one)"
+    log(f"settings{note}: {settings}")
+    return sources

@@ -1,0 +1,102 @@
+"""A checkpoint that knows how it was trained: eval.py, export.py and predict.py with no flags reproduce the run's own
+results; a contradicting flag is one line; checkpoints that record nothing (official ones) load as before."""
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from src.model_settings import SETTINGS_ENTRY, read_settings
+from tests.conftest import TINY_MODEL, run_entry_point
+
+# width, stem stride, image size and data set all off the default YAML's (width 1.0, stride 2, 224, cifar10)
+TRAINED_WITH = ["--dataset", "fashion_mnist", "--width_multiplier", "0.35", "--stem_stride", "1", "--image_size", "28",
+                "--conv_padding", "symmetric"]
+RESULT = re.compile(r"result: \{'top_5_accuracy': ([0-9.]+), 'top_1_accuracy': ([0-9.]+)\}")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, cifar_dirs):
+    """One epoch of 64 images, validated on 64 evaluation images -> (folder, validation top-1)."""
+    out = tmp_path_factory.mktemp("settings_run")
+    proc = run_entry_point("train.py", "--device_target", "CPU", *TRAINED_WITH, "--dataset_path", cifar_dirs[0],
+                           "--epoch_size", "1", "--num_samples", "64", "--batch_size", "16", "--eval_interval", "1",
+                           "--eval_dataset_path", cifar_dirs[1], "--save_checkpoint_path", out, cwd=out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out / "metrics.jsonl", encoding="utf-8") as f:
+        (validation,) = [r for r in map(json.loads, f) if r["type"] == "eval"]
+    return out, validation["top_1_accuracy"]
+
+
+def test_every_checkpoint_records_the_settings(run):
+    out, _ = run
+    for name in ("mobilenetv1-1_4.ckpt", "mobilenetv1-best.ckpt"):
+        settings = read_settings(str(out / name))
+        assert settings["width_multiplier"] == 0.35 and settings["stem_stride"] == 1 and settings["image_size"] == 28
+        assert settings["dataset"] == "fashion_mnist" and settings["conv_padding"] == "symmetric"
+
+
+def test_eval_without_flags_reproduces_the_validation(run, cifar_dirs):
+    out, top1 = run
+    proc = run_entry_point("eval.py", "--device_target", "CPU", "--dataset_path", cifar_dirs[1], "--checkpoint_path",
+                           out / "mobilenetv1-1_4.ckpt", "--num_samples", "64", cwd=out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert float(RESULT.search(proc.stdout)[2]) == pytest.approx(top1, abs=1e-6)
+    assert ("settings: class_num 10 (checkpoint), width_multiplier 0.35 (checkpoint), stem_stride 1 (checkpoint), "
+            "conv_padding symmetric (checkpoint)") in proc.stderr
+    assert "dataset fashion_mnist (checkpoint), image_size 28 (checkpoint)" in proc.stderr
+
+
+@pytest.mark.parametrize("flag, value, trained", [("--stem_stride", "2", "1"), ("--dataset", "cifar10", "fashion_mnist"),
+                                                  ("--activation", "relu", "relu6")])
+def test_a_contradicting_flag_is_one_line(run, cifar_dirs, flag, value, trained):
+    out, _ = run
+    ckpt = out / "mobilenetv1-1_4.ckpt"
+    proc = run_entry_point("eval.py", "--device_target", "CPU", "--dataset_path", cifar_dirs[1], "--checkpoint_path",
+                           ckpt, flag, value, cwd=out)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert f"error: {flag} {value} contradicts {ckpt}, trained with {flag[2:]} {trained}" in proc.stderr
+
+
+def test_another_resolution_is_a_warning_and_runs(run, cifar_dirs):
+    out, _ = run
+    proc = run_entry_point("eval.py", "--device_target", "CPU", "--dataset_path", cifar_dirs[1], "--checkpoint_path",
+                           out / "mobilenetv1-1_4.ckpt", "--image_size", "32", "--num_samples", "64", cwd=out)
+    assert proc.returncode == 0 and "was trained at 28; the scores are those of another resolution" in proc.stderr
+
+
+def test_export_and_predict_without_flags_use_the_trained_settings(run, cifar_dirs, tmp_path):
+    out, _ = run
+    ckpt = out / "mobilenetv1-1_4.ckpt"
+    proc = run_entry_point("export.py", "--device_target", "CPU", "--ckpt_file", ckpt, "--file_name", tmp_path / "m",
+                           "--file_format", "ONNX", "--batch_size", "1", "--verify", "True", cwd=tmp_path)
+    assert proc.returncode == 0 and "verified:" in proc.stdout, proc.stderr[-3000:]
+    import onnxruntime
+    assert onnxruntime.InferenceSession(str(tmp_path / "m.onnx")).get_inputs()[0].shape == [1, 3, 28, 28]
+    grey = np.fromfile(os.path.join(cifar_dirs[1], "test_batch.bin"), np.uint8, count=3073)[1:1025].reshape(32, 32)
+    Image.fromarray(grey[2:30, 2:30]).save(tmp_path / "image.png")
+    outputs = []
+    for flags in ([], TRAINED_WITH):
+        proc = run_entry_point("predict.py", "--device_target", "CPU", "--model_path", ckpt, "--image_path",
+                               tmp_path / "image.png", *flags, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1] and "  1. " in outputs[0]
+
+
+def test_a_checkpoint_without_settings_loads_as_the_flags_say(trained, cifar_dirs):
+    out, _ = trained
+    ckpt = out / "mobilenetv1-2_3.ckpt"
+    import mindspore as ms
+    if SETTINGS_ENTRY in ms.load_checkpoint(str(ckpt)):  # strip them: what an official checkpoint holds
+        params = [{"name": k, "data": v} for k, v in ms.load_checkpoint(str(ckpt)).items() if k != SETTINGS_ENTRY]
+        ckpt = out / "official.ckpt"
+        ms.save_checkpoint(params, str(ckpt))
+    assert read_settings(str(ckpt)) is None
+    proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], *TINY_MODEL, "--checkpoint_path", ckpt,
+                           "--num_samples", "64", cwd=out)
+    assert proc.returncode == 0 and RESULT.search(proc.stdout), proc.stderr[-3000:]
+    assert "settings (the checkpoint records none: an official or older one): class_num 10 (YAML" in proc.stderr
+    assert "width_multiplier 0.25 (flag)" in proc.stderr
