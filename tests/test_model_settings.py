@@ -49,8 +49,8 @@ def test_eval_without_flags_reproduces_the_validation(run, cifar_dirs):
     assert "dataset fashion_mnist (checkpoint), image_size 28 (checkpoint)" in proc.stderr
 
 
-@pytest.mark.parametrize("flag, value, trained", [("--stem_stride", "2", "1"), ("--dataset", "cifar10", "fashion_mnist"),
-                                                  ("--activation", "relu", "relu6")])
+@pytest.mark.parametrize("flag, value, trained", [("--stem_stride", "2", "1"), ("--activation", "relu", "relu6"),
+                                                  ("--dataset", "cifar10", "fashion_mnist")])
 def test_a_contradicting_flag_is_one_line(run, cifar_dirs, flag, value, trained):
     out, _ = run
     ckpt = out / "mobilenetv1-1_4.ckpt"
