@@ -158,7 +158,7 @@ def train_torch(config, epochs):
 
 def train_mindspore(epochs, out):
     """The quick recipe through train.py and eval.py: per-epoch seconds (train.log) and the test top-1."""
-    from src.checkpoint import list_epoch_checkpoints
+    from src.training.run_state import list_epoch_checkpoints
     ckpt_dir = os.path.join(out, "mindspore")
     train = subprocess.run([sys.executable, "train.py", "--config_path", CONFIG, "--epoch_size", str(epochs),
                             "--dataset_path", os.path.join(DATA, "fashion-mnist-batches-bin"),

@@ -1,24 +1,20 @@
-"""Reading checkpoints into the network, with errors that name the file.
+"""Reading checkpoints into the network, with errors that name the file, and writing them atomically.
 
-Three policies: ``load_pretrained`` (fine-tuning: weights only, a classifier for another class
-count is left freshly initialised), ``load_for_inference`` (evaluation/export: every network
-parameter must come from the file, with matching shapes) and ``restore_training_state``
-(resume: network and optimizer state). The first two take a run's EMA weights when the file
-holds them (``ema.<name>``, see src/training/ema.py); resume takes the raw ones. Checkpoints are written
-atomically.
+Two policies: ``load_pretrained`` (fine-tuning: weights only, a classifier for another class count is
+left freshly initialised) and ``load_for_inference`` (evaluation/export: every network parameter must
+come from the file, with matching shapes). Both take a run's EMA weights when the file holds them
+(``ema.<name>``); resuming a run, which takes the raw ones, is src/training/run_state.py's.
 """
 import logging
-import os
-import re
 
 import mindspore as ms
 
-from src.training.ema import EMA_PREFIX
 from src.model_utils.atomic_write import atomic_path, quiet_mindspore, temporary_path
 from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
 CLASSIFIER_PREFIX = "fc."
+EMA_PREFIX = "ema."  # a run's EMA averages travel as ema.<parameter> (src/training/ema.py)
 
 
 class CheckpointError(UserInputError):
@@ -76,10 +72,11 @@ def load_for_inference(net, path):
     """Load every network parameter (the EMA ones when present) from ``path``.
 
     A missing or misshapen parameter is an error."""
-    _load_network(net, path, inference_weights(read_checkpoint(path), path))
+    load_network_weights(net, path, inference_weights(read_checkpoint(path), path))
 
 
-def _load_network(net, path, param_dict):
+def load_network_weights(net, path, param_dict):
+    """Every network parameter from ``param_dict`` (read from ``path``); a missing or misshapen one is an error."""
     net_params = _network_params(net)
     mismatches = _shape_mismatches(net_params, param_dict)
     if mismatches:
@@ -117,36 +114,3 @@ def save_checkpoint_atomically(cell, path, append_dict=None):
     with atomic_path(path, suffix=".ckpt", leftovers=[tmp[:-len(".ckpt")] + ".tmp"]) as tmp:  # MindSpore's own
         with quiet_mindspore():
             ms.save_checkpoint(cell, tmp, append_dict=append_dict)
-
-
-def list_epoch_checkpoints(directory, prefix="mobilenetv1"):
-    """[((epoch, step), path)] of ``{prefix}-{epoch}_{step}.ckpt`` files in ``directory``, oldest first."""
-    pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)_(\d+)\.ckpt$")
-    found = []
-    for name in os.listdir(directory) if os.path.isdir(directory) else []:
-        match = pattern.match(name)
-        if match:
-            found.append(((int(match.group(1)), int(match.group(2))), os.path.join(directory, name)))
-    return sorted(found)
-
-
-def restore_training_state(path, net, optimizer, ema=None):
-    """Load network, optimizer state (moments, global_step) and EMA of a training checkpoint; return global_step.
-
-    The learning-rate array is not restored: it is rebuilt from the config, and ``global_step``
-    puts the schedule at the right position.
-    """
-    param_dict = read_checkpoint(path)
-    if "global_step" not in param_dict:
-        raise CheckpointError(f"checkpoint {path} holds no optimizer state (global_step): it cannot resume "
-                              "training; use --pre_trained to start from its weights instead")
-    _load_network(net, path, param_dict)
-    if ema is not None:
-        ema.load_state(param_dict, path)
-    opt_names = {p.name for p in optimizer.get_parameters()} - {"learning_rate"}
-    missing = sorted(name for name in opt_names if name not in param_dict)
-    if missing:
-        raise CheckpointError(f"checkpoint {path} lacks optimizer state {missing[:3]} (was it written with "
-                              "another optimizer or amp level?)")
-    ms.load_param_into_net(optimizer, {name: param_dict[name] for name in opt_names})
-    return int(param_dict["global_step"].asnumpy().reshape(-1)[0])

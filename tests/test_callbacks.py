@@ -10,7 +10,7 @@ import pytest
 from mindspore import Tensor, nn
 
 from src.training.callbacks import CheckpointSaver, ProgressMonitor, TrainingRecord
-from src.checkpoint import list_epoch_checkpoints
+from src.training.run_state import list_epoch_checkpoints
 
 
 class FakeStream(io.StringIO):
@@ -88,7 +88,7 @@ def test_checkpoint_saver_keeps_the_newest_epoch_checkpoints(tmp_path, keep_max,
     folder = str(tmp_path)
     (tmp_path / "mobilenetv1-best.ckpt").write_bytes(b"best")
     record = TrainingRecord(steps_per_epoch=2, total_epochs=5)
-    saver = CheckpointSaver(record, folder, "mobilenetv1", save_every=1, keep_max=keep_max)
+    saver = CheckpointSaver(record, folder, save_every=1, keep_max=keep_max)
     params = SimpleNamespace(train_network=nn.Dense(3, 2))
     for epoch in range(1, 6):
         params.cur_epoch_num, params.cur_step_num = epoch, 2 * epoch

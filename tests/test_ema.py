@@ -10,7 +10,8 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from src.training.callbacks import CheckpointSaver, TrainingRecord
-from src.checkpoint import list_epoch_checkpoints, load_for_inference, restore_training_state
+from src.checkpoint import load_for_inference
+from src.training.run_state import RunState, list_epoch_checkpoints
 from src.training.ema import WeightEMA
 from tests.conftest import run_entry_point
 from tests.test_training_lifecycle import TINY, step_losses
@@ -62,14 +63,16 @@ def test_inference_loads_the_average_and_resume_the_raw_weights(tmp_path):
 
     resumed = nn.Dense(3, 2)
     resumed_ema = WeightEMA(resumed, decay=0.5)
-    restore_training_state(path, resumed, nn.Momentum(resumed.trainable_params(), 0.1, 0.9), resumed_ema)
+    run_state = RunState(resumed, nn.Momentum(resumed.trainable_params(), 0.1, 0.9))
+    run_state.register(entries=resumed_ema.state, restore=resumed_ema.load_state)
+    run_state.resume(path)
     np.testing.assert_array_equal(resumed.weight.asnumpy(), raw)
     assert np.all(resumed_ema.averages[0].asnumpy() == 7.0)
 
 
 def test_top_k_keeps_the_best_validated_epochs_and_the_newest(tmp_path):
     record = TrainingRecord(steps_per_epoch=2, total_epochs=6)
-    saver = CheckpointSaver(record, str(tmp_path), "mobilenetv1", save_every=1, keep_max=3, policy="top_k")
+    saver = CheckpointSaver(record, str(tmp_path), save_every=1, keep_max=3, policy="top_k")
     params = SimpleNamespace(train_network=nn.Dense(3, 2))
     scores = {1: 0.50, 2: 0.80, 3: 0.60, 4: 0.70, 5: 0.55, 6: 0.40}
     for epoch, score in scores.items():

@@ -13,7 +13,8 @@ from src.model_utils.config import get_config
 from src.model_utils.errors import UserInputError
 from src.training.optimizer import NesterovMomentum, momentum_optimizer
 from src.training.train_step import (TrainStep, build_train_step, lr_per_batch, optimizer_step_of,
-                                     optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
+                                     optimizer_steps_per_epoch, register_accumulation, uses_train_step)
+from src.training.run_state import RunState
 from src.training.trainer import build_model
 from tests.conftest import TINY_MODEL, run_entry_point
 
@@ -204,16 +205,18 @@ def test_resume_between_micro_steps_continues_exactly(tmp_path, mode):
     resumed_net = small_net(seed=5)
     resumed_opt = momentum(resumed_net)
     resumed = train_step(resumed_net, resumed_opt, accumulation_steps=2)
-    ms.load_param_into_net(resumed_net, saved)
-    ms.load_param_into_net(resumed_opt, saved)
-    assert resume_batch_step(path, resumed, config, int(saved["global_step"].asnumpy()[0])) == 1
+    run_state = RunState(resumed_net, resumed_opt)
+    register_accumulation(run_state, resumed, config)
+    assert run_state.resume(path) == 1
     resumed(Tensor(x[4:]), Tensor(y[4:]))
     assert int(resumed_opt.global_step.asnumpy()[0]) == 1
     for name, value in params_of(net).items():
         np.testing.assert_allclose(params_of(resumed_net)[name], value, rtol=1e-6, atol=1e-7, err_msg=name)
 
+    once = RunState(resumed_net, resumed_opt)
+    register_accumulation(once, resumed, get_config([]))
     with pytest.raises(UserInputError, match="gradient_accumulation_steps 2, the config says 1"):
-        resume_batch_step(path, resumed, get_config([]), 0)
+        once.resume(path)
 
 
 def test_optimizer_steps_per_epoch(mode):

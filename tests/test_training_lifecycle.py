@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import mindspore as ms
 
-from src.checkpoint import list_epoch_checkpoints, save_checkpoint_atomically
+from src.checkpoint import save_checkpoint_atomically
+from src.training.run_state import list_epoch_checkpoints
 from src.mobilenet_v1 import MobileNetV1
 from tests.conftest import run_entry_point
 

@@ -14,8 +14,9 @@ import time
 import numpy as np
 from mindspore.train import Callback
 
-from src.checkpoint import list_epoch_checkpoints, save_checkpoint_atomically
+from src.checkpoint import save_checkpoint_atomically
 from src.model_utils.atomic_write import WriteError, atomic_open
+from src.training.run_state import best_checkpoint_name, epoch_checkpoint_name, list_epoch_checkpoints
 
 logger = logging.getLogger(__name__)
 
@@ -178,35 +179,31 @@ class ProgressMonitor(Callback):
 
 
 class CheckpointSaver(Callback):
-    """``{prefix}-{epoch}_{steps}.ckpt`` every ``save_every`` epochs and after the last, written atomically.
+    """``mobilenetv1-{epoch}_{steps}.ckpt`` every ``save_every`` epochs and after the last, written atomically.
 
     Keeps ``keep_max`` of them (0 = all): with ``policy`` "latest_k" the newest, with "top_k" the
     best by the validation top-1 of their epoch (unvalidated ones rank last), and always the newest
     one, which ``--resume auto`` continues from. Nothing is written once the loss went non-finite.
     An interrupted run (Ctrl-C, SIGTERM) saves its state at the step it stopped,
-    ``{prefix}-{epoch}_{step}.ckpt`` with step < steps per epoch, which ``--resume`` continues from.
-    A checkpoint holds the network, the optimizer state (moments, global_step), ``epoch_num`` and
-    what ``extra_state()`` returns (the EMA weights).
+    ``mobilenetv1-{epoch}_{step}.ckpt`` with step < steps per epoch, which ``--resume`` continues from.
+    A checkpoint holds the training cell, ``epoch_num``, ``step_num`` and the entries registered with
+    ``run_state`` (src/training/run_state.py).
     """
 
-    def __init__(self, record, directory, prefix, save_every, keep_max, policy="latest_k", extra_state=dict):
+    def __init__(self, record, directory, save_every, keep_max, policy="latest_k", run_state=None):
         super().__init__()
         self.record = record
         self.directory = directory
-        self.prefix = prefix
         self.save_every = max(1, save_every)
         self.keep_max = keep_max
         self.policy = policy
-        self.extra_state = extra_state
-
-    def path_for(self, epoch, step):
-        return os.path.join(self.directory, f"{self.prefix}-{epoch}_{step}.ckpt")
+        self.run_state = run_state
 
     def save(self, cb_params, epoch, step):
-        """Write the current training state as ``{prefix}-{epoch}_{step}.ckpt``."""
-        path = self.path_for(epoch, step)
-        save_checkpoint_atomically(cb_params.train_network, path,
-                                   {"epoch_num": epoch, "step_num": step, **self.extra_state()})
+        """Write the current training state as the epoch checkpoint of ``epoch`` and ``step``."""
+        path = os.path.join(self.directory, epoch_checkpoint_name(epoch, step))
+        extra = self.run_state.entries() if self.run_state is not None else {}
+        save_checkpoint_atomically(cb_params.train_network, path, {"epoch_num": epoch, "step_num": step, **extra})
         self.record.last_saved = path
         self._prune()
         return path
@@ -215,7 +212,7 @@ class CheckpointSaver(Callback):
         """Delete the epoch checkpoints the policy does not keep; the newest always stays."""
         if self.keep_max <= 0:
             return
-        *older, _newest = list_epoch_checkpoints(self.directory, self.prefix)
+        *older, _newest = list_epoch_checkpoints(self.directory)
         if self.policy == "top_k":  # worst first; unvalidated epochs rank below validated ones
             older.sort(key=lambda item: (self.record.val_top1.get(item[0][0], -1.0), item[0]))
         for _, path in older[:max(0, len(older) - (self.keep_max - 1))]:
@@ -234,25 +231,24 @@ class CheckpointSaver(Callback):
 
 
 class EvalMonitor(Callback):
-    """Top-1/top-5 on the evaluation set every ``interval`` epochs; keeps ``{prefix}-best.ckpt``.
+    """Top-1/top-5 on the evaluation set every ``interval`` epochs; keeps ``mobilenetv1-best.ckpt``.
 
     ``validate`` maps the dataset to the metrics (``src.evaluator.Validator``). With an ``ema`` the EMA
     weights are the ones validated (and the best checkpoint is chosen by them). Runs before the
     CheckpointSaver, which ranks checkpoints by these scores (``record.val_top1``).
     """
 
-    def __init__(self, record, validate, eval_dataset, interval, directory, prefix, summary=None, ema=None,
-                 extra_state=dict):
+    def __init__(self, record, validate, eval_dataset, interval, directory, summary=None, ema=None, run_state=None):
         super().__init__()
         self.record = record
         self.validate = validate
         self.eval_dataset = eval_dataset
         self.interval = interval
-        self.best_path = os.path.join(directory, f"{prefix}-best.ckpt")
+        self.best_path = os.path.join(directory, best_checkpoint_name())
         self.best = max(record.val_top1.values(), default=-1.0)
         self.summary = summary
         self.ema = ema
-        self.extra_state = extra_state
+        self.run_state = run_state
 
     def _evaluate(self):
         if self.ema is None:
@@ -277,7 +273,7 @@ class EvalMonitor(Callback):
             self.best = top1
             save_checkpoint_atomically(cb_params.train_network, self.best_path,
                                        {"epoch_num": epoch, "step_num": self.record.steps_per_epoch,
-                                        **self.extra_state()})
+                                        **(self.run_state.entries() if self.run_state is not None else {})})
         weights = " (EMA weights)" if self.ema is not None else ""
         logger.info("epoch %d validation%s: top-1 %.4f, top-5 %.4f (%.1f s)%s", epoch, weights, top1, top5,
                     time.time() - start, f", best so far -> {self.best_path}" if improved else "")

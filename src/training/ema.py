@@ -12,8 +12,9 @@ import mindspore as ms
 from mindspore import nn, ops, ParameterTuple, Tensor
 from mindspore.train import Callback
 
+from src.checkpoint import EMA_PREFIX
+
 logger = logging.getLogger(__name__)
-EMA_PREFIX = "ema."
 
 _update = ops.MultitypeFuncGraph("ema_update")
 
@@ -48,7 +49,7 @@ class WeightEMA(nn.Cell):
         self(Tensor(self.decay_at(t), ms.float32))
 
     def state(self):
-        """The averages by checkpoint name, for ``save_checkpoint``'s ``append_dict``."""
+        """The averages by checkpoint name, for every checkpoint (registered with RunState)."""
         return {p.name: p for p in self.averages}
 
     def load_state(self, param_dict, path):

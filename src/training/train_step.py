@@ -15,7 +15,8 @@ The buffers (``accumulated_grads.<parameter name>``, the sum of the gradients of
 the last update), the count of those batches (``accumulated_micro_steps``) and N
 (``gradient_accumulation_steps``) are Parameters of the cell, so a checkpoint of the training
 network holds them and a run interrupted between two updates resumes exactly
-(``resume_batch_step``). The LR schedule counts optimizer steps: ``optimizer_steps_per_epoch``.
+(``register_accumulation``, src/training/run_state.py). The LR schedule counts optimizer steps:
+``optimizer_steps_per_epoch``.
 """
 import numpy as np
 
@@ -154,25 +155,18 @@ def _saved_accumulation_steps(param_dict):
     return int(param_dict[ACCUMULATION_STEPS_NAME].asnumpy().reshape(-1)[0])
 
 
-def resume_batch_step(path_or_params, train_cell, config, optimizer_step):
-    """Restore the accumulation state of a checkpoint into ``train_cell``; return the batches done.
-
-    ``optimizer_step`` is the checkpoint's ``global_step`` (what ``restore_training_state`` returns);
-    the run continues at batch ``optimizer_step * N + accumulated_micro_steps``. A checkpoint written
-    with another ``gradient_accumulation_steps`` is an error: its steps count other units.
-    """
-    if isinstance(path_or_params, dict):
-        param_dict, where = path_or_params, "the checkpoint"
-    else:
-        from src.checkpoint import read_checkpoint
-        param_dict, where = read_checkpoint(path_or_params), f"checkpoint {path_or_params}"
+def restore_accumulation(param_dict, path, train_cell, config):
+    """Restore the accumulation buffers of a checkpoint into ``train_cell`` (registered with RunState when
+    accumulating); a checkpoint written with another ``gradient_accumulation_steps`` is an error, since its
+    steps count other units."""
+    where = f"checkpoint {path}"
     per_update = accumulation_steps(config)
     saved = _saved_accumulation_steps(param_dict)
     if saved != per_update:
         raise UserInputError(f"{where} was written with gradient_accumulation_steps {saved}, the config says "
                              f"{per_update}: resume with --gradient_accumulation_steps {saved}")
     if per_update == 1:
-        return optimizer_step
+        return
     state = list(train_cell.accumulated_grads) + [train_cell.micro_steps]
     missing = [p.name for p in state if p.name not in param_dict]
     if missing:
@@ -185,5 +179,17 @@ def resume_batch_step(path_or_params, train_cell, config, optimizer_step):
             raise UserInputError(f"{where} does not fit the network: {param.name} has shape {tuple(saved.shape)}, "
                                  f"the network {tuple(param.shape)}")
         param.set_data(Tensor(saved.asnumpy(), param.dtype))
-    micro = int(train_cell.micro_steps.asnumpy().reshape(-1)[0])
-    return optimizer_step * per_update + micro
+
+
+def batches_done(train_cell, config, optimizer_step):
+    """Batches a run has done after ``optimizer_step`` updates: N per update, plus those accumulated since."""
+    per_update = accumulation_steps(config)
+    if per_update == 1:
+        return optimizer_step
+    return optimizer_step * per_update + int(train_cell.micro_steps.asnumpy().reshape(-1)[0])
+
+
+def register_accumulation(run_state, train_cell, config):
+    """Let a run's checkpoints restore the accumulation state and position of ``train_cell``."""
+    run_state.register(restore=lambda param_dict, path: restore_accumulation(param_dict, path, train_cell, config),
+                       position=lambda optimizer_step: batches_done(train_cell, config, optimizer_step))

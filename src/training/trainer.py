@@ -14,7 +14,7 @@ from mindspore import nn, Tensor
 from mindspore.train import Model
 
 from src.training.callbacks import CheckpointSaver, EvalMonitor, ProgressMonitor, TrainingRecord
-from src.checkpoint import list_epoch_checkpoints, load_pretrained, restore_training_state
+from src.checkpoint import load_pretrained
 from src.CrossEntropySmooth import create_loss
 from src.dataset import create_dataset_from_config
 from src.training.ema import EMAUpdater, WeightEMA
@@ -25,11 +25,11 @@ from src.model_settings import recorded_settings, settings_entry
 from src.model_utils.atomic_write import WriteError
 from src.model_utils.errors import Interrupted, UserInputError
 from src.training.optimizer import create_optimizer
+from src.training.run_state import RunState, list_epoch_checkpoints
 from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, optimizer_step_of,
-                                     optimizer_steps_per_epoch, resume_batch_step, uses_train_step)
+                                     optimizer_steps_per_epoch, register_accumulation, uses_train_step)
 
 logger = logging.getLogger(__name__)
-CHECKPOINT_PREFIX = "mobilenetv1"
 
 
 class TrainingDiverged(UserInputError):
@@ -70,7 +70,7 @@ def resume_checkpoint(config, ckpt_dir):
         if not os.path.isfile(config.resume):
             raise UserInputError(f"--resume: checkpoint not found: {config.resume}")
         return config.resume
-    found = list_epoch_checkpoints(ckpt_dir, CHECKPOINT_PREFIX)
+    found = list_epoch_checkpoints(ckpt_dir)
     if not found:
         logger.info("--resume auto: no checkpoint in %s, starting from scratch", ckpt_dir)
         return None
@@ -132,24 +132,30 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
 
-def training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema):
+def training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema, run_state):
     """Progress, EMA update, validation, then checkpoints (which rank themselves by the validation)."""
-    settings = settings_entry(recorded_settings(config))
-
-    def extra_state():
-        """What every checkpoint holds besides the training state: the settings, the EMA weights."""
-        return {**settings, **(ema.state() if ema is not None else {})}
     callbacks = [ProgressMonitor(record, config.batch_size, lr_per_batch(lr, config), config.log_interval,
                                  summary=summary)]
     if ema is not None:
         callbacks.append(EMAUpdater(record, ema, accumulation_steps(config)))
     if eval_dataset is not None:
-        callbacks.append(EvalMonitor(record, validate, eval_dataset, config.eval_interval, ckpt_dir, CHECKPOINT_PREFIX,
-                                     summary=summary, ema=ema, extra_state=extra_state))
+        callbacks.append(EvalMonitor(record, validate, eval_dataset, config.eval_interval, ckpt_dir, summary=summary,
+                                     ema=ema, run_state=run_state))
     if config.save_checkpoint:
-        callbacks.append(CheckpointSaver(record, ckpt_dir, CHECKPOINT_PREFIX, config.save_checkpoint_epochs,
-                                         config.keep_checkpoint_max, config.ckpt_save_policy, extra_state))
+        callbacks.append(CheckpointSaver(record, ckpt_dir, config.save_checkpoint_epochs, config.keep_checkpoint_max,
+                                         config.ckpt_save_policy, run_state))
     return callbacks
+
+
+def run_state_of(config, net, opt, train_network, ema):
+    """What this run's checkpoints hold besides the training cell, and how a resume restores it."""
+    run_state = RunState(net, opt)
+    settings = settings_entry(recorded_settings(config))
+    run_state.register(entries=lambda: settings)
+    if ema is not None:
+        run_state.register(entries=ema.state, restore=ema.load_state)
+    register_accumulation(run_state, train_network, config)
+    return run_state
 
 
 def train(config, rank=0, distributed=False):
@@ -182,12 +188,12 @@ def train(config, rank=0, distributed=False):
                 optimizer_steps_per_epoch(steps, config), config.lr_decay_mode)
     model, opt, amp_level = build_model(config, net, lr)
     ema = WeightEMA(net, config.ema_decay) if config.ema else None
+    run_state = run_state_of(config, net, opt, model.train_network, ema)
 
     start_step = config.pretrain_epoch_size * steps
     resume_from = resume_checkpoint(config, ckpt_dir) if config.resume else None
     if resume_from:
-        start_step = resume_batch_step(resume_from, model.train_network, config,
-                                       restore_training_state(resume_from, net, opt, ema))
+        start_step = run_state.resume(resume_from)
         logger.info("resuming from %s at epoch %d, step %d", resume_from, start_step // steps + 1,
                     start_step % steps + 1)
     elif start_step:
@@ -213,7 +219,7 @@ def train(config, rank=0, distributed=False):
         from src.training.mindinsight_summary import SummaryScalars
         summary = SummaryScalars(os.path.join(ckpt_dir, "summary"))
     validate = Validator(config, net, model) if eval_dataset is not None else None
-    callbacks = training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema)
+    callbacks = training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema, run_state)
     logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, %s",
                 start_epoch + 1, config.epoch_size, steps, config.batch_size, config.image_size,
                 config.width_multiplier, amp_level, config.device_target, net.layers.describe())
