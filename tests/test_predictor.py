@@ -189,3 +189,16 @@ def test_bad_predictions_file_is_one_line(tmp_path, photo_model, name, message):
     proc = run_entry_point("predict.py", *PREDICT, "--model_path", ckpt, "--image_path", root / "few",
                            "--predictions_file", tmp_path / name, cwd=tmp_path)
     assert proc.returncode == 1 and re.search(message, proc.stderr) and "Traceback" not in proc.stderr
+
+
+def test_progress_line_every_ten_seconds_with_rate_and_time_left(caplog):
+    from src.deploy.prediction_report import Progress
+    now = [0.0]
+    progress = Progress(100, clock=lambda: now[0])
+    with caplog.at_level("INFO"):
+        for _ in range(40):
+            now[0] += 0.5
+            progress.step()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["predicted 20/100 images, 2.0 img/s, 0:40 left", "predicted 40/100 images, 2.0 img/s, 0:30 left"]
+    assert progress.rate() == pytest.approx(2.0)
