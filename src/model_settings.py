@@ -4,9 +4,10 @@ Every checkpoint this repository writes holds, besides the weights, one string e
 JSON) with the keys below. eval.py, export.py, predict.py and preprocess.py take them from the checkpoint
 where the command line does not set them, so a checkpoint evaluates as it was trained whatever YAML is
 loaded. A flag that contradicts the checkpoint is a one-line error for the keys that change the network or
-the normalisation (the scores would be silently wrong), and a warning for the input size (evaluating at
-another resolution is legitimate). Official checkpoints record nothing and load exactly as the YAML and
-flags say.
+the normalisation (the scores would be silently wrong), and for the input size of the data sets stored at
+32x32 (resizing them changes the scale of everything the network learnt); for ImageNet-style photos, which
+every evaluation resizes anyway, another input size is legitimate and a warning. Official checkpoints record
+nothing and load exactly as the YAML and flags say.
 """
 import json
 import logging
@@ -24,6 +25,7 @@ NETWORK = ("class_num", "width_multiplier", "stem_stride", "conv_padding", "acti
 NORMALISATION = ("dataset",)  # the pipeline and the mean/std of the input
 RESOLUTION = ("image_size",)
 VIEWS = ("eval_flip", "eval_shift")  # the training YAML's evaluation views (eval.py and validation)
+PHOTO_DATASETS = ("imagenet2012",)  # decoded and resized from photos of any size: another input size is legitimate
 RECORDED = NETWORK + NORMALISATION + RESOLUTION + VIEWS + ("train_augment",)
 APPLIED = NETWORK + NORMALISATION + RESOLUTION + VIEWS
 
@@ -59,7 +61,8 @@ def apply_checkpoint_settings(config, path, argv=None, log=logger.info):
     """Set the APPLIED keys of ``config`` from the checkpoint ``path`` where the command line ``argv`` does not set
     them; log one line naming each setting and where it came from; return {key: source}.
 
-    A flag that contradicts the checkpoint is a SettingsConflict (network, normalisation) or a warning (image size).
+    A flag that contradicts the checkpoint is a SettingsConflict (network, normalisation, the image size of stored
+    32x32 data sets) or a warning (the image size of ImageNet-style photos).
     """
     given = flags_given(sys.argv[1:] if argv is None else argv)
     recorded = read_settings(path)
@@ -75,6 +78,10 @@ def apply_checkpoint_settings(config, path, argv=None, log=logger.info):
             if key in NETWORK + NORMALISATION:
                 raise SettingsConflict(f"--{key} {value} contradicts {path}, trained with {key} {trained}: drop the "
                                        f"flag (the checkpoint's value is used), or use a checkpoint trained with it")
+            if key in RESOLUTION and config.dataset not in PHOTO_DATASETS:
+                raise SettingsConflict(f"--{key} {value} contradicts {path}, trained with {key} {trained} on the "
+                                       f"stored 32x32 images of {config.dataset}: drop the flag (the checkpoint's "
+                                       "value is used)")
             if key in RESOLUTION:
                 logger.warning("--%s %s: %s was trained at %s; the scores are those of another resolution",
                                key, value, path, trained)

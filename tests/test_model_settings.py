@@ -3,6 +3,7 @@ results; a contradicting flag is one line; checkpoints that record nothing (offi
 import json
 import os
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -60,11 +61,30 @@ def test_a_contradicting_flag_is_one_line(run, cifar_dirs, flag, value, trained)
     assert f"error: {flag} {value} contradicts {ckpt}, trained with {flag[2:]} {trained}" in proc.stderr
 
 
-def test_another_resolution_is_a_warning_and_runs(run, cifar_dirs):
+def test_another_image_size_is_an_error_on_stored_images_and_a_warning_on_photos(run, cifar_dirs, tmp_path):
     out, _ = run
+    ckpt = out / "mobilenetv1-1_4.ckpt"
     proc = run_entry_point("eval.py", "--device_target", "CPU", "--dataset_path", cifar_dirs[1], "--checkpoint_path",
-                           out / "mobilenetv1-1_4.ckpt", "--image_size", "32", "--num_samples", "64", cwd=out)
-    assert proc.returncode == 0 and "was trained at 28; the scores are those of another resolution" in proc.stderr
+                           ckpt, "--image_size", "32", cwd=out)
+    assert proc.returncode == 1
+    assert f"error: --image_size 32 contradicts {ckpt}, trained with image_size 28" in proc.stderr
+    import mindspore as ms
+    from mindspore import nn
+    from src.model_settings import apply_checkpoint_settings, settings_entry
+    from src.model_utils.config import get_config
+    photos = str(tmp_path / "photos.ckpt")
+    recorded = settings_entry({"dataset": "imagenet2012", "image_size": 224})
+    ms.save_checkpoint(nn.Dense(2, 2), photos, append_dict=recorded)
+    argv = ["--dataset", "imagenet2012", "--image_size", "256"]
+    config = get_config(argv)
+    warnings = []
+    from src import model_settings
+    logger, model_settings.logger = model_settings.logger, SimpleNamespace(warning=lambda *a: warnings.append(a))
+    try:
+        sources = apply_checkpoint_settings(config, photos, argv, log=lambda line: None)
+    finally:
+        model_settings.logger = logger
+    assert config.image_size == 256 and sources["image_size"] == "flag" and "was trained at" in warnings[0][0]
 
 
 def test_export_and_predict_without_flags_use_the_trained_settings(run, cifar_dirs, tmp_path):
