@@ -142,10 +142,20 @@ def test_air_export_off_ascend_is_a_clear_error(trained):
     assert "Traceback" not in proc.stderr
 
 
-def test_eval_with_checkpoint_of_other_class_count(trained, cifar_dirs):
+def test_eval_with_checkpoint_of_other_class_count(trained, cifar_dirs, tmp_path):
+    """The checkpoint's recorded class count names the conflict; without the record the shapes still do."""
     out, _ = trained
+    ckpt = os.path.join(out, "mobilenetv1-2_3.ckpt")
     proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--class_num", "5", "--checkpoint_path",
-                           os.path.join(out, "mobilenetv1-2_3.ckpt"), *SMALL)
+                           ckpt, *SMALL)
+    assert proc.returncode == 1 and f"--class_num 5 contradicts {ckpt}, trained with class_num 10" in proc.stderr
+    import mindspore as ms
+    from src.model_settings import SETTINGS_ENTRY
+    bare = str(tmp_path / "bare.ckpt")
+    ms.save_checkpoint([{"name": k, "data": v} for k, v in ms.load_checkpoint(ckpt).items() if k != SETTINGS_ENTRY],
+                       bare)
+    proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--class_num", "5", "--checkpoint_path",
+                           bare, *SMALL)
     assert proc.returncode == 1 and "It has 10 classes, the config 5" in proc.stderr
 
 
