@@ -5,7 +5,8 @@
   probability 0.5, at a magnitude drawn per operation from N(M, S) (S > 100: uniform on [0, M]; mindcv's
   default S is 0.5), clipped to [0, X] (default 10). M counts on mindcv's and timm's 0-10 scale.
 * ``trivialaugwide[-m<M>]``: TrivialAugmentWide, one operation always applied at a magnitude uniform on
-  [0, M] (default 31) in the wider ranges.
+  [0, M] (default 31) in the wider ranges; as in mindcv its translations (up to 0.15 of the side) are not
+  negated, so they always move the image right or down.
 * ``autoaug[-mstd<S>]`` / ``autoaugr``: the ImageNet AutoAugment policy (magnitude noise S, default 0.5).
 * ``autoaug-cifar10`` / ``autoaug-svhn`` (this repository's): torchvision's learned CIFAR-10 and SVHN
   policies, their magnitude bins 0..9 spread over the 0-10 scale.
