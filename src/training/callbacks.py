@@ -41,17 +41,15 @@ class TrainingRecord:
         self.val_top1 = self._recorded_validations()
 
     def _recorded_lines(self):
+        """The records already in the metrics file (a resumed run continues it)."""
         if not self.metrics_path or not os.path.exists(self.metrics_path):
             return []
         with open(self.metrics_path, encoding="utf-8") as f:
             return [line for line in f if line.strip()]
 
     def _recorded_validations(self):
-        """{epoch: top-1} of the validations already in the metrics file (a resumed run continues it)."""
-        if not self.metrics_path or not os.path.exists(self.metrics_path):
-            return {}
-        with open(self.metrics_path, encoding="utf-8") as f:
-            records = [json.loads(line) for line in f if line.strip()]
+        """{epoch: top-1} of the validations among the recorded lines."""
+        records = map(json.loads, self._metrics_lines)
         return {r["epoch"]: r["top_1_accuracy"] for r in records if r.get("type") == "eval"}
 
     def global_step(self, cb_params):
