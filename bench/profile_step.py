@@ -1,7 +1,7 @@
 """Where one MindSpore training step's time goes, by op type (MindSpore's own profiler, CPU).
 
 Builds the training step of bench/workloads.py (this project's network and kernels, train.py's
-optimizer groups, GRAPH_MODE, random data), takes the median of ``--steps`` steps after a warm-up, then profiles
+optimizer, GRAPH_MODE, random data), takes the median of ``--steps`` steps after a warm-up, then profiles
 ``--profiled`` more and prints milliseconds per step by op type; what is left of the step is the
 framework's time between ops.
 
@@ -54,8 +54,9 @@ def main():
         profiler.analyse()
         times = op_times(out, args.profiled)
     in_ops = sum(ms_ for ms_, _ in times.values())
+    calls = sum(count for _, count in times.values())
     print(f"width {args.width}, {args.size}x{args.size}, batch {args.batch}: {step_ms:.1f} ms per step "
-          f"({args.batch / step_ms * 1000:.0f} img/s), {in_ops:.1f} ms inside ops, "
+          f"({args.batch / step_ms * 1000:.0f} img/s), {calls} operations, {in_ops:.1f} ms inside them, "
           f"{step_ms - in_ops:.1f} ms between them")
     print("| op type | ms per step | calls per step |\n|---|---|---|")
     for op, (ms_, calls) in sorted(times.items(), key=lambda kv: -kv[1][0]):

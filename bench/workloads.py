@@ -45,24 +45,25 @@ def matmul(n=4096, steps=5):
 
 
 # ---------------------------------------------------------------- training steps
-def mindspore_training_parts(classes, kernels=None, **network):
+def mindspore_training_parts(classes, kernels=None, fused_optimizer=None, **network):
     """(network, loss, optimizer) of this project's training: MobileNetV1, label-smoothed
     cross-entropy, Momentum with train.py's parameter groups (no weight decay on BN and biases).
 
-    ``kernels`` defaults to what train.py picks on CPU (every C++ kernel of src/cpu_kernels);
+    ``kernels`` defaults to what train.py picks on CPU (every C++ kernel of src/cpu_kernels), and
+    ``fused_optimizer`` (the one-op C++ Momentum) to whether ``kernels`` was left to that default;
     ``network`` passes other MobileNetV1 options (width_multiplier, stem_stride ...)."""
     sys.path.insert(0, ROOT)
     import src  # noqa: F401  (oneDNN AVX2 cap, as the entry points)
-    from mindspore import nn
     from src.cpu_kernels import KERNELS, configure_onednn
     from src.CrossEntropySmooth import CrossEntropySmooth
     from src.mobilenet_v1 import MobileNetV1
-    from src.training.optimizer import optimizer_groups
+    from src.training.optimizer import momentum_optimizer, optimizer_groups
+    fused_optimizer = kernels is None if fused_optimizer is None else fused_optimizer
     kernels = tuple(KERNELS) if kernels is None else kernels
     configure_onednn(kernels)  # as init_context does for train.py
     net = MobileNetV1(class_num=classes, kernels=kernels, **network)
     loss = CrossEntropySmooth(sparse=True, reduction="mean", smooth_factor=0.1, num_classes=classes)
-    return net, loss, nn.Momentum(optimizer_groups(net, 4e-5, True), 0.1, 0.9)
+    return net, loss, momentum_optimizer(optimizer_groups(net, 4e-5, True), 0.1, 0.9, fused=fused_optimizer)
 
 
 def mindspore_train(shapes, classes=1000, steps=8, warmup=2):

@@ -149,11 +149,13 @@ def test_clipping_applies_to_the_accumulated_mean(mode):
         np.testing.assert_allclose(before[name] - params_of(net)[name], 0.5 * g, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["ops", "kernel"])
 @pytest.mark.parametrize("weight_decay,loss_scale", [(0.0, 1.0), (0.1, 4.0)])
-def test_nesterov_follows_its_formula_on_two_steps(weight_decay, loss_scale, mode):
+def test_nesterov_follows_its_formula_on_two_steps(weight_decay, loss_scale, fused, mode):
     """v <- m * v + g, w <- w - lr * (g + m * v) (plain momentum: w <- w - lr * v), with g the gradient
-    plus weight decay, on a 1-weight linear model with squared error, computed by hand. (MindSpore's
-    CPU ApplyMomentum ignores use_nesterov: momentum_optimizer must not rely on it.)"""
+    plus weight decay, on a 1-weight linear model with squared error, computed by hand, for MindSpore's
+    ops and the one-op C++ update. (MindSpore's CPU ApplyMomentum ignores use_nesterov:
+    momentum_optimizer must not rely on it.)"""
     x = np.array([[1.0], [2.0]], np.float32)
     y = np.array([[3.0], [1.0]], np.float32)
     lr, mom, w0 = 0.05, 0.9, 0.5
@@ -161,7 +163,7 @@ def test_nesterov_follows_its_formula_on_two_steps(weight_decay, loss_scale, mod
     def run(nesterov):
         net = nn.Dense(1, 1, weight_init=Tensor([[w0]], ms.float32), has_bias=False)
         groups = [{"params": net.trainable_params(), "weight_decay": weight_decay}]
-        opt = momentum_optimizer(groups, lr, mom, loss_scale=loss_scale, nesterov=nesterov)
+        opt = momentum_optimizer(groups, lr, mom, loss_scale=loss_scale, nesterov=nesterov, fused=fused)
         assert opt.use_nesterov == nesterov and isinstance(opt, nn.Momentum)
         step = TrainStep(nn.WithLossCell(net, nn.MSELoss()), opt, sens=loss_scale, clip_grad=True,
                          clip_value=1e6).set_train()

@@ -5,7 +5,8 @@ of a MobileNetV1 training step at 32x32; ``src/cpu_kernels/batchnorm_activation.
 statistics, normalisation and activation in one op, and the whole backward in another. The cell
 holds ``nn.BatchNorm2d``'s parameters under its names (``gamma``, ``beta``, ``moving_mean``,
 ``moving_variance``) and updates the moving statistics the same way (momentum 0.9, epsilon 1e-5),
-so checkpoints move freely between the two implementations. In inference mode it runs MindSpore's
+so checkpoints move freely between the two implementations. The forward op updates them in place,
+in the Parameters' own buffers: no assignment op follows it. In inference mode it runs MindSpore's
 own BatchNorm with the moving statistics; export always uses nn.BatchNorm2d.
 """
 from mindspore import nn, ops
@@ -43,16 +44,13 @@ class BatchNormActivationCPU(nn.Cell):
             return dx, dgamma, dbeta, zeros_like(moving_mean), zeros_like(moving_variance)
 
         self.train_forward = ops.Custom(f"{library}:BatchNorm{name}Forward",
-                                        out_shape=lambda x, g, b, m, v: (x, g, g, g, g),
-                                        out_dtype=lambda x, g, b, m, v: (x, g, g, g, g), func_type="aot", bprop=bprop)
+                                        out_shape=lambda x, g, b, m, v: (x, g, g),
+                                        out_dtype=lambda x, g, b, m, v: (x, g, g), func_type="aot", bprop=bprop)
         self.infer_forward = ops.BatchNorm(is_training=False, epsilon=EPSILON)
         self.activation = nn.get_activation(activation)
 
     def construct(self, x):
         if self.training:
-            y, _, _, moving_mean, moving_variance = self.train_forward(x, self.gamma, self.beta, self.moving_mean,
-                                                                       self.moving_variance)
-            y = ops.depend(y, ops.assign(self.moving_mean, ops.stop_gradient(moving_mean)))
-            return ops.depend(y, ops.assign(self.moving_variance, ops.stop_gradient(moving_variance)))
+            return self.train_forward(x, self.gamma, self.beta, self.moving_mean, self.moving_variance)[0]
         return self.activation(self.infer_forward(x, self.gamma, self.beta, self.moving_mean,
                                                   self.moving_variance)[0])

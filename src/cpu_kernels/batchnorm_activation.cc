@@ -11,8 +11,9 @@
 //
 // Entry points (MindSpore AOT signature), epsilon 1e-5 and momentum 0.9 (nn.BatchNorm2d's defaults):
 //   BatchNormReLU6Forward / BatchNormReLUForward(x[N,C,H,W], gamma[C], beta[C], moving_mean[C],
-//       moving_variance[C]) -> (y[N,C,H,W], batch mean[C], biased batch variance[C],
-//       updated moving mean[C], updated moving variance[C] (from the unbiased batch variance))
+//       moving_variance[C]) -> (y[N,C,H,W], batch mean[C], biased batch variance[C]);
+//       moving_mean and moving_variance are updated in place (the variance from the unbiased batch
+//       variance): their buffers are the Parameters' own, so no assignment op follows
 //   BatchNormReLU6Backward / BatchNormReLUBackward(x, gamma, mean, variance, y, dy)
 //       -> (dx, dgamma, dbeta)
 #include <cmath>
@@ -38,9 +39,8 @@ inline bool Active(float y) {
 
 // HW > 0: the plane size as a compile-time constant; 0: s.hw.
 template <bool RELU6, int HW>
-void Forward(const float *x, const float *gamma, const float *beta, const float *moving_mean,
-             const float *moving_variance, float *y, float *mean, float *variance, float *new_moving_mean,
-             float *new_moving_variance, const Shape &s) {
+void Forward(const float *x, const float *gamma, const float *beta, float *moving_mean, float *moving_variance,
+             float *y, float *mean, float *variance, const Shape &s) {
   const int64_t hw = HW > 0 ? HW : s.hw;
   const double count = static_cast<double>(s.n * hw);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -82,8 +82,8 @@ void Forward(const float *x, const float *gamma, const float *beta, const float 
     mean[ch] = mf;
     variance[ch] = static_cast<float>(var);
     const double unbiased = count > 1 ? var * count / (count - 1) : var;
-    new_moving_mean[ch] = kMomentum * moving_mean[ch] + (1 - kMomentum) * mf;
-    new_moving_variance[ch] = kMomentum * moving_variance[ch] + (1 - kMomentum) * static_cast<float>(unbiased);
+    moving_mean[ch] = kMomentum * moving_mean[ch] + (1 - kMomentum) * mf;
+    moving_variance[ch] = kMomentum * moving_variance[ch] + (1 - kMomentum) * static_cast<float>(unbiased);
   }
 }
 
@@ -145,13 +145,13 @@ void WithPlaneSize(int64_t hw, Run run) {
 
 template <bool RELU6>
 int ForwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
-  // inputs: x, gamma, beta, moving_mean, moving_variance; outputs: y, mean, variance, new moving mean, new moving variance
-  if (nparam != 10 || ndims[0] != 4 || !aot_op::AllFloat32(nparam, dtypes)) return 1;
+  // inputs: x, gamma, beta, moving_mean, moving_variance (both updated in place); outputs: y, mean, variance
+  if (nparam != 8 || ndims[0] != 4 || !aot_op::AllFloat32(nparam, dtypes)) return 1;
   const auto in = [&](int i) { return static_cast<const float *>(params[i]); };
   const auto out = [&](int i) { return static_cast<float *>(params[i]); };
   const Shape s = MakeShape(shapes[0]);
   WithPlaneSize(s.hw, [&](auto hw) {
-    Forward<RELU6, decltype(hw)::value>(in(0), in(1), in(2), in(3), in(4), out(5), out(6), out(7), out(8), out(9), s);
+    Forward<RELU6, decltype(hw)::value>(in(0), in(1), in(2), out(3), out(4), out(5), out(6), out(7), s);
   });
   return 0;
 }

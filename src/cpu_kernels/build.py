@@ -5,7 +5,7 @@ A library is compiled once per source version and CPU type with the system C++ c
 the cache folder (src/cache.py), written under a temporary name
 and renamed, so concurrent workers of a data-parallel job never load a half-written file.
 ``resolve_implementation`` turns the ``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl`` /
-``stem_impl`` / ``inference_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op``
+``stem_impl`` / ``inference_impl`` / ``optimizer_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op``
 turns a kernel's forward and backward entry points for a layer of (x, w) into one differentiable
 MindSpore op.
 """
@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 KERNEL_DIR = os.path.dirname(os.path.abspath(__file__))
 # config key -> the kernel source (src/cpu_kernels/<name>.cc) it turns on
 SOURCES = {"depthwise_impl": "depthwise_conv3x3", "batchnorm_impl": "batchnorm_activation",
-           "pointwise_impl": "pointwise_conv", "stem_impl": "stem_conv", "inference_impl": "inference"}
+           "pointwise_impl": "pointwise_conv", "stem_impl": "stem_conv", "inference_impl": "inference",
+           "optimizer_impl": "momentum_update"}
 _warned = set()
 COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 IMPLEMENTATIONS = ("auto", "mindspore", "cpp")

@@ -3,6 +3,9 @@ from mindspore import jit, nn
 from mindspore.ops import composite as C
 from mindspore.ops import functional as F
 
+from src.cpu_kernels.build import resolve_implementation
+from src.cpu_kernels.momentum import MomentumCPU
+
 NO_DECAY_KEYS = ("beta", "gamma", "bias")
 
 
@@ -52,17 +55,21 @@ class NesterovMomentum(nn.Momentum):
         return self.hyper_map_reverse(F.partial(_nesterov, self.momentum, lr), gradients, self.params, self.moments)
 
 
-def momentum_optimizer(params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, nesterov=False):
-    """``nn.Momentum`` (exactly as without Nesterov), or ``NesterovMomentum`` with ``nesterov``."""
+def momentum_optimizer(params, learning_rate, momentum, weight_decay=0.0, loss_scale=1.0, nesterov=False,
+                       fused=False):
+    """``nn.Momentum`` (exactly as without Nesterov), or ``NesterovMomentum`` with ``nesterov``; with ``fused``
+    the same update in one C++ op (``MomentumCPU``, src/cpu_kernels/momentum.py)."""
+    if fused:
+        return MomentumCPU(params, learning_rate, momentum, weight_decay=weight_decay, loss_scale=loss_scale,
+                           nesterov=nesterov)
     if nesterov:
         return NesterovMomentum(params, learning_rate, momentum, weight_decay=weight_decay, loss_scale=loss_scale)
     return nn.Momentum(params, learning_rate, momentum, weight_decay=weight_decay, loss_scale=loss_scale)
 
 
-
-
-def create_optimizer(net, config, learning_rate, loss_scale=1.0):
+def create_optimizer(net, config, learning_rate, loss_scale=1.0, amp_level="O0"):
     """The config's optimizer for ``net``: momentum, weight decay (not on BN and biases with no_decay_bn_bias),
-    Nesterov, over the per-step ``learning_rate``."""
+    Nesterov, over the per-step ``learning_rate``; one C++ op per step where ``optimizer_impl`` resolves to cpp."""
+    fused = resolve_implementation(config.optimizer_impl, config.device_target, amp_level, "optimizer_impl") == "cpp"
     return momentum_optimizer(optimizer_groups(net, config.weight_decay, config.no_decay_bn_bias), learning_rate,
-                              config.momentum, loss_scale=loss_scale, nesterov=bool(config.nesterov))
+                              config.momentum, loss_scale=loss_scale, nesterov=bool(config.nesterov), fused=fused)

@@ -86,7 +86,7 @@ def build_model(config, net, lr):
     """
     amp_level = resolve_amp_level(config)
     loss_scale = 1.0 if amp_level == "O0" else float(config.loss_scale)
-    opt = create_optimizer(net, config, Tensor(lr), loss_scale)
+    opt = create_optimizer(net, config, Tensor(lr), loss_scale, amp_level)
     kwargs = {"amp_level": amp_level, "metrics": accuracy_metrics(config.class_num)}
     if amp_level != "O0":
         # the only loss-scale manager every device accepts (CPU rejects overflow detection)
