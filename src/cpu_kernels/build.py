@@ -5,8 +5,8 @@ A library is compiled once per source version and CPU type with the system C++ c
 the cache folder (src/cache.py), written under a temporary name
 and renamed, so concurrent workers of a data-parallel job never load a half-written file.
 ``resolve_implementation`` turns the ``depthwise_impl`` / ``batchnorm_impl`` / ``pointwise_impl`` /
-``stem_impl`` / ``inference_impl`` / ``optimizer_impl`` config keys (auto|mindspore|cpp) into what a run uses; ``weight_op``
-turns a kernel's forward and backward entry points for a layer of (x, w) into one differentiable
+``stem_impl`` / ``inference_impl`` / ``optimizer_impl`` config keys (auto|mindspore|cpp) into what a run
+uses; ``weight_op`` turns a kernel's forward and backward entry points for a layer of (x, w) into one differentiable
 MindSpore op.
 """
 import ctypes
