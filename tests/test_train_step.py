@@ -11,6 +11,7 @@ from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
 from src.model_utils.config import get_config
 from src.model_utils.errors import UserInputError
+from src.cpu_kernels.momentum import MomentumCPU
 from src.training.optimizer import NesterovMomentum, momentum_optimizer
 from src.training.train_step import (TrainStep, build_train_step, lr_per_batch, optimizer_step_of,
                                      optimizer_steps_per_epoch, register_accumulation, uses_train_step)
@@ -249,15 +250,19 @@ def test_defaults_build_todays_model(mode):
     assert not uses_train_step(config)
     _, (model, opt, amp_level) = tiny_model(config)
     assert type(model.train_network) is nn.TrainOneStepCell  # pylint: disable=unidiomatic-typecheck
-    assert type(opt) is nn.Momentum  # pylint: disable=unidiomatic-typecheck
+    assert type(opt) is MomentumCPU  # pylint: disable=unidiomatic-typecheck
     assert not opt.use_nesterov and amp_level == "O0"
+    _, (_, opt, _) = tiny_model(tiny_config("--optimizer_impl", "mindspore"))
+    assert type(opt) is nn.Momentum  # pylint: disable=unidiomatic-typecheck
     assert not any("accumulated" in p.name for p in model.train_network.get_parameters())
 
 
 def test_nesterov_alone_keeps_the_standard_train_network(mode):
     """Nesterov reaches the optimizer (with the weight-decay groups) and trains the MobileNet in a step."""
     _, (model, opt, _) = tiny_model(tiny_config("--nesterov", "True", "--batch_size", "2"))
-    assert isinstance(opt, NesterovMomentum) and opt.use_nesterov
+    assert isinstance(opt, MomentumCPU) and opt.use_nesterov
+    _, (_, ops_opt, _) = tiny_model(tiny_config("--nesterov", "True", "--optimizer_impl", "mindspore"))
+    assert isinstance(ops_opt, NesterovMomentum)
     assert type(model.train_network) is nn.TrainOneStepCell  # pylint: disable=unidiomatic-typecheck
     if mode == "graph":
         rng = np.random.default_rng(0)

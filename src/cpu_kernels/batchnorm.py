@@ -32,7 +32,7 @@ class BatchNormActivationCPU(nn.Cell):
         self.moving_variance = Parameter(initializer("ones", (channels,)), name="moving_variance",
                                          requires_grad=False)
         library = kernel_library("batchnorm_activation", "batchnorm_impl")
-        name = KERNEL_ACTIVATIONS[activation]
+        name = self.kernel_activation = KERNEL_ACTIVATIONS[activation]
         backward = ops.Custom(f"{library}:BatchNorm{name}Backward",
                               out_shape=lambda x, g, m, v, y, dy: (x, g, g),
                               out_dtype=lambda x, g, m, v, y, dy: (x, g, g), func_type="aot")

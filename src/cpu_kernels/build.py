@@ -32,8 +32,11 @@ SOURCES = {"depthwise_impl": "depthwise_conv3x3", "batchnorm_impl": "batchnorm_a
 _warned = set()
 COMPILE_FLAGS = ("-std=c++17", "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
 IMPLEMENTATIONS = ("auto", "mindspore", "cpp")
+# Kernels whose library also holds other kernels' sources, whose entry points it calls.
+COMPOSED_OF = {"conv_batchnorm": ("depthwise_conv3x3", "pointwise_conv", "stem_conv", "batchnorm_activation")}
 # Libraries of MindSpore's own lib/ folder a kernel links against (oneDNN's sgemm for the matrix products).
-MINDSPORE_LIBRARIES = {kernel: ("libdnnl.so.3",) for kernel in ("pointwise_conv", "stem_conv", "inference")}
+MINDSPORE_LIBRARIES = {kernel: ("libdnnl.so.3",) for kernel in ("pointwise_conv", "stem_conv", "inference",
+                                                                  "conv_batchnorm")}
 
 
 def _cache_dir():
@@ -70,11 +73,16 @@ def _link_flags(kernel, config_key):
     return [f"-L{lib_dir}", *(f"-l:{name}" for name in needed), f"-Wl,-rpath,{lib_dir}"]
 
 
+def _sources(kernel):
+    """The .cc files of ``kernel``'s library: its own, then those it is composed of."""
+    return [f"{name}.cc" for name in (kernel, *COMPOSED_OF.get(kernel, ()))]
+
+
 @functools.lru_cache(maxsize=None)
 def _library_name(kernel, link_flags=()):
     """File name of the library for this source, the shared headers (*.h), these flags, the
     libraries it links and this CPU (hashed once per process: every layer asks for its library)."""
-    sources = [f"{kernel}.cc"] + sorted(name for name in os.listdir(KERNEL_DIR) if name.endswith(".h"))
+    sources = _sources(kernel) + sorted(name for name in os.listdir(KERNEL_DIR) if name.endswith(".h"))
     key = b""
     for name in sources:
         with open(os.path.join(KERNEL_DIR, name), "rb") as handle:
@@ -94,17 +102,17 @@ def kernel_library(kernel, config_key):
     if cxx is None:
         raise UserInputError(f"{config_key} 'cpp' needs a C++ compiler (g++, or set CXX): "
                              f"apt-get install g++, or use --{config_key} mindspore")
-    source = os.path.join(KERNEL_DIR, f"{kernel}.cc")
+    sources = [os.path.join(KERNEL_DIR, name) for name in _sources(kernel)]
     os.makedirs(_cache_dir(), exist_ok=True)
     fd, partial = tempfile.mkstemp(suffix=".so.partial", dir=_cache_dir())
     os.close(fd)
     try:
-        result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, source, *link_flags], capture_output=True,
+        result = subprocess.run([cxx, *COMPILE_FLAGS, "-o", partial, *sources, *link_flags], capture_output=True,
                                 text=True)
         if result.returncode != 0:
             lines = result.stderr.strip().splitlines() or [f"{cxx} exited with {result.returncode}"]
             first = next((line for line in lines if "error" in line), lines[0])
-            raise UserInputError(f"compiling {source} failed ({first.strip()}); use --{config_key} mindspore to "
+            raise UserInputError(f"compiling {sources[0]} failed ({first.strip()}); use --{config_key} mindspore to "
                                  "run without it")
         os.replace(partial, library)
     finally:
@@ -113,15 +121,27 @@ def kernel_library(kernel, config_key):
     return library
 
 
-def _unusable_because(config_key):
-    """None when the C++ kernel of ``config_key`` builds (or is built) and loads here; else why, in one line."""
+def _unusable_because(config_key, kernel=None):
+    """None when the C++ kernel of ``config_key`` (or ``kernel``, a library the key's kernel is part of) builds
+    (or is built) and loads here; else why, in one line."""
+    kernel = kernel or SOURCES[config_key]
     try:
-        ctypes.CDLL(kernel_library(SOURCES[config_key], config_key))
+        ctypes.CDLL(kernel_library(kernel, config_key))
     except UserInputError as err:
         return str(err)
     except OSError as err:  # the library or one it needs (libgomp, MindSpore's libdnnl) does not load
-        return f"the built {SOURCES[config_key]} kernel does not load ({err})"
+        return f"the built {kernel} kernel does not load ({err})"
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def composed_library_usable(kernel, config_key):
+    """Whether the library ``kernel`` (of COMPOSED_OF) builds and loads here; when not, one warning line says
+    why and the kernels it is composed of run as separate ops."""
+    reason = _unusable_because(config_key, kernel)
+    if reason is not None:
+        logger.warning("%s: the %s kernels run as separate ops: %s", config_key, kernel, reason)
+    return reason is None
 
 
 def resolve_implementation(name, device_target, amp_level="O0", config_key="depthwise_impl"):

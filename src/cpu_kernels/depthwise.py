@@ -12,7 +12,7 @@ from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
 from src.cpu_kernels.build import kernel_library
-from src.cpu_kernels.window import windowed_weight_op
+from src.cpu_kernels.window import variant, windowed_output_shape, windowed_weight_op
 
 
 class DepthwiseConv3x3CPU(nn.Cell):
@@ -22,6 +22,9 @@ class DepthwiseConv3x3CPU(nn.Cell):
         super().__init__()
         self.depthwise = windowed_weight_op(kernel_library("depthwise_conv3x3", "depthwise_impl"), "Depthwise", stride,
                                             conv_padding)
+        # what conv_batchnorm.py fuses it with a BatchNorm by
+        self.fused_name = f"Depthwise{variant(stride, conv_padding == 'same')}"
+        self.output_shape = windowed_output_shape(stride, conv_padding)
         self.weight = Parameter(initializer(XavierUniform(), (channels, 1, 3, 3)), name="weight")
 
     def construct(self, x):

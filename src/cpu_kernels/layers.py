@@ -8,7 +8,8 @@ from mindspore import nn
 from mindspore.common.initializer import XavierUniform
 
 from src.cpu_kernels.batchnorm import BatchNormActivationCPU
-from src.cpu_kernels.build import resolve_implementation
+from src.cpu_kernels.build import composed_library_usable, resolve_implementation
+from src.cpu_kernels.conv_batchnorm import ConvBatchNormActivationCPU
 from src.cpu_kernels.depthwise import DepthwiseConv3x3CPU
 from src.cpu_kernels.pointwise import PointwiseConvCPU
 from src.cpu_kernels.stem import StemConv3x3CPU
@@ -55,10 +56,14 @@ class LayerFactory:
     def conv_bn_act(self, in_channel, out_channel, kernel_size, stride, depthwise=False):
         """The block as cells 0 (conv), 1 (BatchNorm), 2 (activation): parameter names ``{i}.1.gamma`` etc.
 
-        The BatchNorm kernel does BatchNorm and activation in cell 1; cell 2 is then an identity."""
+        The BatchNorm kernel does BatchNorm and activation in cell 1; cell 2 is then an identity. With a
+        convolution kernel as well, the block trains as one op each way (ConvBatchNormActivationCPU)."""
         conv = self.conv(in_channel, out_channel, kernel_size, stride, depthwise)
         if "batchnorm" in self.kernels:
-            return nn.SequentialCell([conv, BatchNormActivationCPU(out_channel, self.activation), nn.Identity()])
+            batchnorm = BatchNormActivationCPU(out_channel, self.activation)
+            if hasattr(conv, "fused_name") and composed_library_usable("conv_batchnorm", "batchnorm_impl"):
+                return ConvBatchNormActivationCPU(conv, batchnorm)
+            return nn.SequentialCell([conv, batchnorm, nn.Identity()])
         return nn.SequentialCell([conv, nn.BatchNorm2d(out_channel), nn.get_activation(self.activation)])
 
     def describe(self):

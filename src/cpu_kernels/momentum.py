@@ -26,6 +26,8 @@ class MomentumCPU(nn.Momentum):
         entry = "NesterovMomentumUpdate" if nesterov else "MomentumUpdate"
         self.update = ops.Custom(f"{library}:{entry}", out_shape=lambda *shapes: (1,),
                                  out_dtype=lambda *dtypes: dtypes[0], func_type="aot")
+        # it writes its inputs: a call whose result goes unused (TrainStep's accumulation branch) must still run
+        self.update.add_prim_attr("side_effect_mem", True)
         self.decay_per_parameter = Tensor(self._decay_per_parameter(), dtype=self.momentum.dtype)
         self.inverse_scale = Tensor([1.0 / self.loss_scale], dtype=self.momentum.dtype).reshape(())
 

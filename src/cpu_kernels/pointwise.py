@@ -22,10 +22,13 @@ class PointwiseConvCPU(nn.Cell):
         self.weight = Parameter(initializer(XavierUniform(), (out_channels, in_channels, 1, 1)), name="weight")
         library = kernel_library("pointwise_conv", "pointwise_impl")
 
-        def output_shape(x_shape, w_shape):
-            return (x_shape[0], w_shape[0], x_shape[2], x_shape[3])
+        self.pointwise = weight_op(library, "PointwiseForward", "PointwiseBackward", self.output_shape)
+        self.fused_name = "Pointwise"  # what conv_batchnorm.py fuses it with a BatchNorm by
 
-        self.pointwise = weight_op(library, "PointwiseForward", "PointwiseBackward", output_shape)
+    @staticmethod
+    def output_shape(x_shape, w_shape):
+        """The output shape [N, Co, H, W] from the shapes of x and w."""
+        return (x_shape[0], w_shape[0], x_shape[2], x_shape[3])
 
     def construct(self, x):
         return self.pointwise(x, self.weight)

@@ -13,7 +13,7 @@ from mindspore.common.initializer import XavierUniform, initializer
 from mindspore.common.parameter import Parameter
 
 from src.cpu_kernels.build import kernel_library
-from src.cpu_kernels.window import windowed_weight_op
+from src.cpu_kernels.window import variant, windowed_output_shape, windowed_weight_op
 
 
 class StemConv3x3CPU(nn.Cell):
@@ -22,6 +22,9 @@ class StemConv3x3CPU(nn.Cell):
     def __init__(self, in_channels, out_channels, stride, conv_padding="same"):
         super().__init__()
         self.stem = windowed_weight_op(kernel_library("stem_conv", "stem_impl"), "Stem", stride, conv_padding)
+        # what conv_batchnorm.py fuses it with a BatchNorm by
+        self.fused_name = f"Stem{variant(stride, conv_padding == 'same')}"
+        self.output_shape = windowed_output_shape(stride, conv_padding)
         self.weight = Parameter(initializer(XavierUniform(), (out_channels, in_channels, 3, 3)), name="weight")
 
     def construct(self, x):

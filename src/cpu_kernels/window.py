@@ -19,14 +19,20 @@ def variant(stride, same_padding):
     return "S1" if stride == 1 else ("S2Same" if same_padding else "S2Symmetric")
 
 
-def windowed_weight_op(library, kernel, stride, conv_padding):
-    """The differentiable op of (x [N, C, H, W], w [Co, ...]) -> [N, Co, OH, OW] whose forward and
-    backward are ``library``'s ``{kernel}Forward{variant}`` and ``{kernel}Backward{variant}``."""
+def windowed_output_shape(stride, conv_padding):
+    """The output shape [N, Co, OH, OW] of a windowed op, as a function of the shapes of x and w."""
     same = conv_padding == "same"
-    suffix = variant(stride, same)
 
     def output_shape(x_shape, w_shape):
         return (x_shape[0], w_shape[0], output_length(x_shape[2], stride, same),
                 output_length(x_shape[3], stride, same))
 
-    return weight_op(library, f"{kernel}Forward{suffix}", f"{kernel}Backward{suffix}", output_shape)
+    return output_shape
+
+
+def windowed_weight_op(library, kernel, stride, conv_padding):
+    """The differentiable op of (x [N, C, H, W], w [Co, ...]) -> [N, Co, OH, OW] whose forward and
+    backward are ``library``'s ``{kernel}Forward{variant}`` and ``{kernel}Backward{variant}``."""
+    suffix = variant(stride, conv_padding == "same")
+    return weight_op(library, f"{kernel}Forward{suffix}", f"{kernel}Backward{suffix}",
+                     windowed_output_shape(stride, conv_padding))

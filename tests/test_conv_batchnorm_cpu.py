@@ -1,0 +1,102 @@
+"""The fused convolution + BatchNorm + activation blocks (src/cpu_kernels/conv_batchnorm.py): one op each way,
+the same results as the kernels run as separate ops, and through the whole network as MindSpore's cells."""
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import Tensor, nn
+
+from src.cpu_kernels import KERNELS, LayerFactory
+from src.cpu_kernels.batchnorm import BatchNormActivationCPU
+from src.cpu_kernels.conv_batchnorm import ConvBatchNormActivationCPU
+from src.mobilenet_v1 import mobilenet_v1
+
+# (in channels, out channels, kernel size, stride, depthwise, input plane): every entry point's conv kind
+BLOCKS = [(6, 6, 3, 1, True, 8), (6, 6, 3, 2, True, 7), (3, 8, 3, 1, False, 8), (3, 8, 3, 2, False, 9),
+          (6, 10, 1, 1, False, 4), (6, 10, 1, 1, False, 17)]
+
+
+@pytest.fixture(autouse=True)
+def graph_mode():
+    previous = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
+    yield
+    ms.set_context(mode=previous)
+
+
+def train_call(block, x, grad_out):
+    """Output and the gradients by the input and every weight of one training call; then the moving statistics."""
+    block.set_train(True)
+
+    def weighted_sum(inputs):
+        return (block(inputs) * grad_out).sum()
+    dx, grads = ms.grad(weighted_sum, grad_position=0, weights=block.trainable_params())(x)
+    stats = [p.asnumpy().copy() for p in block.get_parameters() if "moving" in p.name]
+    return [dx.asnumpy()] + [g.asnumpy() for g in grads] + stats
+
+
+@pytest.mark.parametrize("activation", ["relu6", "relu"])
+@pytest.mark.parametrize("padding", ["same", "symmetric"])
+@pytest.mark.parametrize("ci,co,kernel,stride,depthwise,size", BLOCKS)
+def test_fused_block_equals_the_kernels_as_separate_ops(ci, co, kernel, stride, depthwise, size, padding, activation):
+    """The fused block and the same kernel cells as separate ops, on the same weights: input and weight
+    gradients and moving statistics within 1e-6 (the arithmetic is the same code), outputs in training and
+    inference mode; the parameter names are LayerFactory's (0.weight, 1.gamma ...)."""
+    factory = LayerFactory(padding, activation, tuple(KERNELS))
+    fused = factory.conv_bn_act(ci, co, kernel, stride, depthwise)
+    assert isinstance(fused, ConvBatchNormActivationCPU)
+    separate = nn.SequentialCell([factory.conv(ci, co, kernel, stride, depthwise),
+                                  BatchNormActivationCPU(co, activation), nn.Identity()])
+    rng = np.random.default_rng(size)
+    for (name, param), (other, twin) in zip(fused.parameters_and_names(), separate.parameters_and_names()):
+        assert name == other
+        value = rng.uniform(0.5, 1.5, param.shape) if "gamma" in name else rng.normal(0, 0.5, param.shape)
+        param.set_data(Tensor(value.astype(np.float32)))
+        twin.set_data(Tensor(value.astype(np.float32)))
+    x = Tensor((rng.standard_normal((4, ci, size, size)) * 2).astype(np.float32))
+    for block in (fused, separate):  # a cell's first call fixes its graph's mode (MindSpore's graph cache)
+        block.set_train(True)
+        out_shape = block(x).shape  # (and updates the moving statistics once)
+    grad_out = Tensor(rng.standard_normal(out_shape).astype(np.float32))
+    got, expected = train_call(fused, x, grad_out), train_call(separate, x, grad_out)
+    assert len(got) == len(expected) == 6  # dx, dw, dgamma, dbeta, moving mean and variance
+    for index, (a, b) in enumerate(zip(got, expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(b).max()), err_msg=str(index))
+    assert np.abs(got[0]).max() > 0 and np.abs(got[1]).max() > 0
+    for mode in (True, False):
+        fused.set_train(mode)
+        separate.set_train(mode)
+        np.testing.assert_allclose(fused(x).asnumpy(), separate(x).asnumpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("padding,stem_stride", [("same", 1), ("symmetric", 2)])
+def test_network_of_fused_blocks_trains_as_mindspore_cells(padding, stem_stride):
+    """The whole MobileNetV1 with every kernel (27 fused blocks) against MindSpore's cells on the same
+    weights: loss within 1e-5, every gradient within 5 % (relative L2; a wrong kernel is off by about 1,
+    the float-rounding spread of these tiny BatchNorm batches is about 1 %), moving statistics within 1e-4."""
+    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": stem_stride, "conv_padding": padding}
+    ms.set_seed(1)
+    cpp, official = mobilenet_v1(kernels=tuple(KERNELS), **kwargs), mobilenet_v1(**kwargs)
+    assert sum(isinstance(cell, ConvBatchNormActivationCPU) for cell in cpp.network) == 27
+    params = {p.name: p for p in official.get_parameters()}
+    assert not ms.load_param_into_net(cpp, {n: ms.Parameter(Tensor(p.asnumpy()), name=n) for n, p in params.items()},
+                                      strict_load=True)[0]
+    rng = np.random.default_rng(0)
+    size = 32 * stem_stride
+    x = Tensor(rng.standard_normal((32, 3, size, size)).astype(np.float32))
+    labels = Tensor(rng.integers(0, 10, 32).astype(np.int32))
+    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    results = []
+    for net in (cpp, official):
+        net.set_train(True)
+        weights = net.trainable_params()
+        loss, grads = ms.value_and_grad(nn.WithLossCell(net, loss_fn), None, weights)(x, labels)
+        results.append((float(loss.asnumpy()), {w.name: g.asnumpy() for w, g in zip(weights, grads)},
+                        {p.name: p.asnumpy() for p in net.get_parameters()}))
+    (loss, grads, state), (ref_loss, ref_grads, ref_state) = results
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    assert grads.keys() == ref_grads.keys()
+    for name, grad in grads.items():
+        distance = np.linalg.norm(grad - ref_grads[name]) / np.linalg.norm(ref_grads[name])
+        assert distance < 5e-2, (name, distance)
+    for name in state:
+        np.testing.assert_allclose(state[name], ref_state[name], rtol=1e-4, atol=1e-5, err_msg=name)
