@@ -6,13 +6,14 @@ from mindspore import Tensor, nn
 from src.cpu_kernels.depthwise import DepthwiseConv3x3CPU
 from tests.kernel_checks import assert_networks_match, output_and_gradients
 
-# (N, C, H, W, stride, padding): odd and even sizes, both strides, both paddings, 1x1 and 2x2 planes;
+# (N, C, H, W, stride, padding): odd and even sizes, both strides, both paddings, 1x1 (only the centre tap
+# acts: a path of its own) and 2x2 planes;
 # square 2, 4, 7, 8, 16 and 32 planes take the kernel's compile-time geometry, the others its run-time one.
 CASES = [
     (3, 5, 8, 8, 1, "same"), (3, 5, 8, 8, 2, "same"), (2, 4, 7, 9, 2, "same"), (2, 4, 7, 9, 2, "symmetric"),
     (2, 4, 8, 8, 2, "symmetric"), (2, 3, 5, 6, 1, "symmetric"), (2, 3, 1, 1, 1, "same"), (2, 3, 2, 2, 2, "same"),
     (2, 3, 4, 4, 1, "same"), (2, 3, 4, 4, 2, "symmetric"), (2, 3, 7, 7, 2, "same"), (1, 2, 16, 16, 2, "same"),
-    (1, 2, 32, 32, 1, "symmetric"),
+    (1, 2, 32, 32, 1, "symmetric"), (5, 6, 1, 1, 2, "same"), (5, 6, 1, 1, 1, "symmetric"), (4, 3, 1, 1, 2, "symmetric"),
 ]
 
 

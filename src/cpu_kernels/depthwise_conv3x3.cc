@@ -115,8 +115,34 @@ inline void WeightGradPlane(const float *x, const float *grad, float *pad, float
   }
 }
 
+// 1x1 planes (the last layers of a 32x32 network): every padding puts the pixel under the centre tap.
+constexpr int kCentre = 4;
+
+// The backward on 1x1 planes: only the centre tap acts.
+inline void BackwardOfPixels(const float *x, const float *w, const float *dy, float *dx, float *dw, int64_t n,
+                             int64_t c) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t ch = 0; ch < c; ++ch) dx[i * c + ch] = dy[i * c + ch] * w[ch * 9 + kCentre];
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double acc = 0.0;
+    for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(x[i * c + ch]) * dy[i * c + ch];
+    for (int t = 0; t < 9; ++t) dw[ch * 9 + t] = 0.0f;
+    dw[ch * 9 + kCentre] = static_cast<float>(acc);
+  }
+}
+
 template <int S, class G>
 void Forward(const float *x, const float *w, float *y, int64_t n, int64_t c, const G &g) {
+  if (g.h == 1 && g.w == 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t ch = 0; ch < c; ++ch) y[i * c + ch] = x[i * c + ch] * w[ch * 9 + kCentre];
+    }
+    return;
+  }
 #pragma omp parallel
   {
     std::vector<float> pad(g.ph * g.pw);
@@ -130,12 +156,22 @@ void Forward(const float *x, const float *w, float *y, int64_t n, int64_t c, con
 template <int S, class G>
 void Backward(const float *x, const float *w, const float *dy, float *dx, float *dw, int64_t n, int64_t c,
               const G &g) {
+  if (g.h == 1 && g.w == 1) {
+    BackwardOfPixels(x, w, dy, dx, dw, n, c);
+    return;
+  }
 #pragma omp parallel
   {
     std::vector<float> pad(g.ph * g.pw);
 #pragma omp for schedule(static)
     for (int64_t p = 0; p < n * c; ++p) {
-      InputGradPlane<S>(dy + p * g.oh * g.ow, w + (p % c) * 9, dx + p * g.h * g.w, pad.data(), g);
+      const float *k = w + (p % c) * 9;
+      if (S == 1) {  // the input gradient is dy correlated with the flipped kernel: the forward's loops
+        const float flipped[9] = {k[8], k[7], k[6], k[5], k[4], k[3], k[2], k[1], k[0]};
+        ForwardPlane<1>(dy + p * g.oh * g.ow, flipped, dx + p * g.h * g.w, pad.data(), g);
+      } else {
+        InputGradPlane<S>(dy + p * g.oh * g.ow, k, dx + p * g.h * g.w, pad.data(), g);
+      }
     }
     // Weight gradient: one channel per iteration, summed over the batch.
 #pragma omp for schedule(static)
