@@ -6,8 +6,9 @@
 // 690 ms, forward and backward), and the activation after it is a further pass over the same
 // tensor each way. Here one OpenMP thread owns a channel at a time: mean, variance, then
 // normalisation and activation in three passes forward; the two gradient sums (dbeta, dgamma), then
-// the input gradient in two passes backward. Row sums are vectorised (omp simd) and accumulated in double; plane sizes of 2x2 to
-// 32x32 get loops with constant bounds. Built by build.py; batchnorm.py wraps it.
+// the input gradient in two passes backward. Row sums are vectorised (omp simd) and accumulated in
+// double; plane sizes of 8x8 to 32x32 get loops with constant bounds, and planes under 64 pixels are
+// read image by image instead (ForwardRows, BackwardRows). Built by build.py; batchnorm.py wraps it.
 //
 // Entry points (MindSpore AOT signature), epsilon 1e-5 and momentum 0.9 (nn.BatchNorm2d's defaults):
 //   BatchNormReLU6Forward / BatchNormReLUForward(x[N,C,H,W], gamma[C], beta[C], moving_mean[C],
@@ -16,9 +17,12 @@
 //       variance): their buffers are the Parameters' own, so no assignment op follows
 //   BatchNormReLU6Backward / BatchNormReLUBackward(x, gamma, mean, variance, y, dy)
 //       -> (dx, dgamma, dbeta)
+#include <omp.h>
+
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "aot_op.h"
 
@@ -126,15 +130,144 @@ void Backward(const float *x, const float *gamma, const float *mean, const float
   }
 }
 
+// Planes of fewer than kRowPixels pixels (the 4x4 to 1x1 planes of a 32x32 network, 7x7 at 224): a
+// channel's values are a few floats in each image, far apart, so a thread per channel mostly waits on
+// memory. These versions read each image as one contiguous row of C*HW values instead, summing columns
+// in float over the images (vectorised across channels; a column has one value per image) and a
+// channel's HW column sums in double.
+constexpr int64_t kRowPixels = 64;
+
+// The columns [lo, hi) of this OpenMP thread, out of cols.
+inline void ThreadColumns(int64_t cols, int64_t *lo, int64_t *hi) {
+  const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+  *lo = cols * t / threads;
+  *hi = cols * (t + 1) / threads;
+}
+
+template <bool RELU6>
+void ForwardRows(const float *x, const float *gamma, const float *beta, float *moving_mean, float *moving_variance,
+                 float *y, float *mean, float *variance, const Shape &s) {
+  const int64_t cols = s.c * s.hw;
+  const double count = static_cast<double>(s.n * s.hw);
+  std::vector<float> sums(cols, 0.0f), squares(cols, 0.0f), column_mean(cols), scale(cols), shift(cols);
+#pragma omp parallel
+  {
+    int64_t lo, hi;
+    ThreadColumns(cols, &lo, &hi);
+    for (int64_t i = 0; i < s.n; ++i) {
+      const float *row = x + i * cols;
+#pragma omp simd
+      for (int64_t col = lo; col < hi; ++col) sums[col] += row[col];
+    }
+  }
+  for (int64_t ch = 0; ch < s.c; ++ch) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < s.hw; ++j) sum += sums[ch * s.hw + j];
+    mean[ch] = static_cast<float>(sum / count);
+    for (int64_t j = 0; j < s.hw; ++j) column_mean[ch * s.hw + j] = mean[ch];
+  }
+#pragma omp parallel
+  {
+    int64_t lo, hi;
+    ThreadColumns(cols, &lo, &hi);
+    for (int64_t i = 0; i < s.n; ++i) {
+      const float *row = x + i * cols;
+#pragma omp simd
+      for (int64_t col = lo; col < hi; ++col) {
+        const float d = row[col] - column_mean[col];
+        squares[col] += d * d;
+      }
+    }
+  }
+  for (int64_t ch = 0; ch < s.c; ++ch) {
+    double square_sum = 0.0;
+    for (int64_t j = 0; j < s.hw; ++j) square_sum += squares[ch * s.hw + j];
+    const double var = square_sum / count;
+    const float sc = static_cast<float>(gamma[ch] / std::sqrt(var + kEpsilon));
+    for (int64_t j = 0; j < s.hw; ++j) {
+      scale[ch * s.hw + j] = sc;
+      shift[ch * s.hw + j] = beta[ch] - mean[ch] * sc;
+    }
+    variance[ch] = static_cast<float>(var);
+    const double unbiased = count > 1 ? var * count / (count - 1) : var;
+    moving_mean[ch] = kMomentum * moving_mean[ch] + (1 - kMomentum) * mean[ch];
+    moving_variance[ch] = kMomentum * moving_variance[ch] + (1 - kMomentum) * static_cast<float>(unbiased);
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < s.n; ++i) {
+    const float *row = x + i * cols;
+    float *out = y + i * cols;
+#pragma omp simd
+    for (int64_t col = 0; col < cols; ++col) {
+      float v = row[col] * scale[col] + shift[col];
+      v = v > 0.0f ? v : 0.0f;
+      if (RELU6) v = v < 6.0f ? v : 6.0f;
+      out[col] = v;
+    }
+  }
+}
+
+template <bool RELU6>
+void BackwardRows(const float *x, const float *gamma, const float *mean, const float *variance, const float *y,
+                  const float *dy, float *dx, float *dgamma, float *dbeta, const Shape &s) {
+  const int64_t cols = s.c * s.hw;
+  const float count = static_cast<float>(s.n * s.hw);
+  std::vector<float> sum_g(cols, 0.0f), sum_gx(cols, 0.0f), column_mean(cols), k(cols), mean_g(cols), mean_gx(cols),
+      inv_std(cols);
+  for (int64_t ch = 0; ch < s.c; ++ch) {
+    const float is = static_cast<float>(1.0 / std::sqrt(static_cast<double>(variance[ch]) + kEpsilon));
+    for (int64_t j = 0; j < s.hw; ++j) {
+      column_mean[ch * s.hw + j] = mean[ch];
+      inv_std[ch * s.hw + j] = is;
+    }
+  }
+#pragma omp parallel
+  {
+    int64_t lo, hi;
+    ThreadColumns(cols, &lo, &hi);
+    for (int64_t i = 0; i < s.n; ++i) {
+      const int64_t offset = i * cols;
+#pragma omp simd
+      for (int64_t col = lo; col < hi; ++col) {
+        const float g = Active<RELU6>(y[offset + col]) ? dy[offset + col] : 0.0f;
+        sum_g[col] += g;
+        sum_gx[col] += g * (x[offset + col] - column_mean[col]);
+      }
+    }
+  }
+  for (int64_t ch = 0; ch < s.c; ++ch) {
+    double g = 0.0, gx = 0.0;
+    for (int64_t j = 0; j < s.hw; ++j) {
+      g += sum_g[ch * s.hw + j];
+      gx += sum_gx[ch * s.hw + j];
+    }
+    gx *= inv_std[ch * s.hw];
+    dbeta[ch] = static_cast<float>(g);
+    dgamma[ch] = static_cast<float>(gx);
+    for (int64_t j = 0; j < s.hw; ++j) {
+      k[ch * s.hw + j] = gamma[ch] * inv_std[ch * s.hw];
+      mean_g[ch * s.hw + j] = static_cast<float>(g) / count;
+      mean_gx[ch * s.hw + j] = static_cast<float>(gx) / count;
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < s.n; ++i) {
+    const int64_t offset = i * cols;
+#pragma omp simd
+    for (int64_t col = 0; col < cols; ++col) {
+      const float g = Active<RELU6>(y[offset + col]) ? dy[offset + col] : 0.0f;
+      const float x_hat = (x[offset + col] - column_mean[col]) * inv_std[col];
+      dx[offset + col] = k[col] * (g - mean_g[col] - x_hat * mean_gx[col]);
+    }
+  }
+}
+
 Shape MakeShape(const int64_t *x_shape) { return {x_shape[0], x_shape[1], x_shape[2] * x_shape[3]}; }
 
 // Calls run(std::integral_constant<int, HW>) with the plane size when it is a common square one, else HW = 0.
 template <class Run>
 void WithPlaneSize(int64_t hw, Run run) {
   switch (hw) {
-    case 4: return run(std::integral_constant<int, 4>());
-    case 16: return run(std::integral_constant<int, 16>());
-    case 49: return run(std::integral_constant<int, 49>());
     case 64: return run(std::integral_constant<int, 64>());
     case 196: return run(std::integral_constant<int, 196>());
     case 256: return run(std::integral_constant<int, 256>());
@@ -150,6 +283,10 @@ int ForwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const cha
   const auto in = [&](int i) { return static_cast<const float *>(params[i]); };
   const auto out = [&](int i) { return static_cast<float *>(params[i]); };
   const Shape s = MakeShape(shapes[0]);
+  if (s.hw < kRowPixels) {
+    ForwardRows<RELU6>(in(0), in(1), in(2), out(3), out(4), out(5), out(6), out(7), s);
+    return 0;
+  }
   WithPlaneSize(s.hw, [&](auto hw) {
     Forward<RELU6, decltype(hw)::value>(in(0), in(1), in(2), out(3), out(4), out(5), out(6), out(7), s);
   });
@@ -163,6 +300,10 @@ int BackwardOp(int nparam, void **params, int *ndims, int64_t **shapes, const ch
   const auto in = [&](int i) { return static_cast<const float *>(params[i]); };
   const auto out = [&](int i) { return static_cast<float *>(params[i]); };
   const Shape s = MakeShape(shapes[0]);
+  if (s.hw < kRowPixels) {
+    BackwardRows<RELU6>(in(0), in(1), in(2), in(3), in(4), in(5), out(6), out(7), out(8), s);
+    return 0;
+  }
   WithPlaneSize(s.hw, [&](auto hw) {
     Backward<RELU6, decltype(hw)::value>(in(0), in(1), in(2), in(3), in(4), in(5), out(6), out(7), out(8), s);
   });
