@@ -6,9 +6,10 @@ from mindspore import Tensor, nn
 from src.cpu_kernels.pointwise import PointwiseConvCPU
 from tests.kernel_checks import assert_networks_match, output_and_gradients
 
-# (N, Ci, Co, H, W): planes under 256 pixels take the kernel's whole-batch product (1x1 to 8x8,
-# odd sizes and channel counts), larger ones its per-image products (16x17, 32x32).
-CASES = [(3, 5, 7, 2, 2), (2, 6, 4, 4, 4), (5, 9, 17, 1, 1), (2, 3, 5, 7, 5), (4, 16, 8, 8, 8),
+# (N, Ci, Co, H, W): 1x1 planes take products on the tensors in place (odd counts, more images than
+# one thread's share), planes under 256 pixels the kernel's whole-batch product (2x2 to 8x8, odd sizes and
+# channel counts), larger ones its per-image products (16x17, 32x32).
+CASES = [(3, 5, 7, 2, 2), (2, 6, 4, 4, 4), (5, 9, 17, 1, 1), (13, 19, 11, 1, 1), (2, 3, 5, 7, 5), (4, 16, 8, 8, 8),
          (3, 4, 6, 16, 17), (1, 2, 3, 32, 32)]
 
 

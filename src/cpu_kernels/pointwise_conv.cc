@@ -49,7 +49,38 @@ void SwapOuterAxes(const float *src, int64_t a, int64_t b, int64_t p, float *dst
   }
 }
 
+// 1x1 planes (the last layers of a 32x32 network): x is already the [N, Ci] matrix whose columns the
+// product needs, so the products read it in place, with the images (or output channels) split over threads.
+int ForwardOfPixels(const float *x, const float *w, float *y, const Shape &s) {
+  int failures = 0;
+#pragma omp parallel reduction(+ : failures)
+  {
+    int64_t lo, hi;
+    Share(s.n, 4, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    if (hi > lo) {
+      failures += Sgemm('N', 'T', hi - lo, s.co, s.ci, x + lo * s.ci, s.ci, w, s.ci, 0.0f, y + lo * s.co, s.co);
+    }
+  }
+  return failures;
+}
+
+int BackwardOfPixels(const float *x, const float *w, const float *dy, float *dx, float *dw, const Shape &s) {
+  int failures = 0;
+#pragma omp parallel reduction(+ : failures)
+  {
+    int64_t lo, hi;
+    Share(s.n, 4, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    if (hi > lo) {
+      failures += Sgemm('N', 'N', hi - lo, s.ci, s.co, dy + lo * s.co, s.co, w, s.ci, 0.0f, dx + lo * s.ci, s.ci);
+    }
+    Share(s.co, 8, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    if (hi > lo) failures += Sgemm('T', 'N', hi - lo, s.ci, s.n, dy + lo, s.co, x, s.ci, 0.0f, dw + lo * s.ci, s.ci);
+  }
+  return failures;
+}
+
 int Forward(const float *x, const float *w, float *y, const Shape &s) {
+  if (s.p == 1) return ForwardOfPixels(x, w, y, s);
   int failures = 0;
   if (s.p >= kPerImagePixels) {
 #pragma omp parallel for reduction(+ : failures)
@@ -68,6 +99,7 @@ int Forward(const float *x, const float *w, float *y, const Shape &s) {
 
 // dx = W^T dy and dw = sum over images of dy x^T.
 int Backward(const float *x, const float *w, const float *dy, float *dx, float *dw, const Shape &s) {
+  if (s.p == 1) return BackwardOfPixels(x, w, dy, dx, dw, s);
   int failures = 0;
   if (s.p >= kPerImagePixels) {
     const int threads = omp_get_max_threads();
