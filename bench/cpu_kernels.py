@@ -1,11 +1,13 @@
 """Training-step speed with MindSpore's cells against this repository's C++ CPU kernels.
 
 Each workload is a MobileNetV1 training step (TrainOneStepCell: label-smoothed loss, Momentum with
-train.py's parameter groups, GRAPH_MODE, random data) built five ways: all layers from MindSpore's
+train.py's parameter groups, GRAPH_MODE, random data) built six ways: all layers from MindSpore's
 cells (nn.Conv2d, nn.BatchNorm2d + activation); the depthwise convolutions by the C++ kernel
 (src/cpu_kernels/depthwise.py); in addition, BatchNorm + activation by the fused C++ kernel
-(batchnorm.py); in addition the 1x1 convolutions (pointwise.py); and in addition the stem
-(stem.py), which is what train.py picks on CPU and lets oneDNN run without its AVX2 cap (isa.py).
+(batchnorm.py; with a convolution kernel the pair runs as one op each way, conv_batchnorm.py); in
+addition the 1x1 convolutions (pointwise.py); in addition the stem (stem.py), which lets oneDNN run
+without its AVX2 cap (isa.py); and in addition the one-op optimizer (momentum.py), which is what
+train.py picks on CPU.
 Each variant runs in a process of its own, oneDNN set up as train.py would, alternating over
 ``--rounds``; medians reported (the machines are shared and noisy).
 
@@ -28,22 +30,25 @@ WORKLOADS = {
     "official32": ("official network: 32x32 b32, width 1.0", 32, 32, {}),
     "official224": ("official network: 224x224 b16, width 1.0", 224, 16, {}),
 }
-# variant: the C++ kernels it uses
-VARIANTS = {"MindSpore cells": (),
-            "C++ depthwise": ("depthwise",),
-            "C++ depthwise + BatchNorm": ("depthwise", "batchnorm"),
-            "C++ depthwise + BatchNorm + 1x1": ("depthwise", "batchnorm", "pointwise"),
-            "C++ depthwise + BatchNorm + 1x1 + stem": ("depthwise", "batchnorm", "pointwise", "stem")}
+# variant: the C++ layer kernels it uses, and whether the optimizer is the one-op C++ kernel
+ALL_LAYERS = ("depthwise", "batchnorm", "pointwise", "stem")
+VARIANTS = {"MindSpore cells": ((), False),
+            "C++ depthwise": (("depthwise",), False),
+            "C++ depthwise + BatchNorm": (("depthwise", "batchnorm"), False),
+            "C++ depthwise + BatchNorm + 1x1": (("depthwise", "batchnorm", "pointwise"), False),
+            "C++ depthwise + BatchNorm + 1x1 + stem": (ALL_LAYERS, False),
+            "all C++, with the optimizer": (ALL_LAYERS, True)}
 
 
-def measure(size, batch, network, kernels):
+def measure(size, batch, network, kernels, fused_optimizer):
     """Median seconds per training step, in this process."""
     sys.path.insert(0, ROOT)
     from bench.workloads import batch_of, median_seconds, mindspore_training_parts
     import mindspore as ms
     from mindspore import Tensor, nn
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
-    net, loss, opt = mindspore_training_parts(10, kernels=kernels, **network)
+    net, loss, opt = mindspore_training_parts(10, kernels=tuple(kernels), fused_optimizer=fused_optimizer,
+                                              **network)
     step = nn.TrainOneStepCell(nn.WithLossCell(net, loss), opt)
     step.set_train(True)
     x, y = (Tensor(a) for a in batch_of(size, batch, 10))
@@ -62,8 +67,8 @@ def main():
     for _ in range(args.rounds):
         for key in args.workloads:
             name, size, batch, network = WORKLOADS[key]
-            for variant, kernels in VARIANTS.items():
-                spec = json.dumps([size, batch, network, kernels])
+            for variant, (kernels, fused_optimizer) in VARIANTS.items():
+                spec = json.dumps([size, batch, network, kernels, fused_optimizer])
                 out = subprocess.run([sys.executable, __file__, "--worker", spec], capture_output=True, text=True,
                                      check=True).stdout
                 seconds = json.loads(out.split("RESULT ")[-1])

@@ -24,6 +24,7 @@ from src.mobilenet_v1 import create_network
 from src.model_settings import recorded_settings, settings_entry
 from src.model_utils.atomic_write import WriteError
 from src.model_utils.errors import Interrupted, UserInputError
+from src.cpu_kernels.momentum import MomentumCPU
 from src.training.optimizer import create_optimizer
 from src.training.run_state import RunState, list_epoch_checkpoints
 from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, optimizer_step_of,
@@ -220,9 +221,10 @@ def train(config, rank=0, distributed=False):
         summary = SummaryScalars(os.path.join(ckpt_dir, "summary"))
     validate = Validator(config, net, model) if eval_dataset is not None else None
     callbacks = training_callbacks(config, record, validate, lr, eval_dataset, ckpt_dir, summary, ema, run_state)
-    logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, %s",
+    logger.info("training epochs %d-%d of %d steps, batch %d, image %d, width %s, amp %s, %s, %s, optimizer %s",
                 start_epoch + 1, config.epoch_size, steps, config.batch_size, config.image_size,
-                config.width_multiplier, amp_level, config.device_target, net.layers.describe())
+                config.width_multiplier, amp_level, config.device_target, net.layers.describe(),
+                "cpp" if isinstance(opt, MomentumCPU) else "mindspore")
     if distributed:
         logger.info("rank %d reads shard %d of %d of the training set (%d images per epoch)", rank, rank,
                     config.device_num, steps * config.batch_size)
