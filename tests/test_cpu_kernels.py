@@ -124,7 +124,8 @@ def test_training_under_auto_with_a_broken_compiler_runs_on_the_cells(fresh_cach
     # no validation: no inference_impl
     training_keys = ["batchnorm_impl", "depthwise_impl", "optimizer_impl", "pointwise_impl", "stem_impl"]
     assert sorted(w.split(" WARNING ")[1].split(" ")[0] for w in warnings) == training_keys
-    assert "depthwise mindspore, batchnorm mindspore, pointwise mindspore, stem mindspore, optimizer mindspore" in proc.stderr
+    assert ("depthwise mindspore, batchnorm mindspore, pointwise mindspore, stem mindspore, optimizer mindspore"
+            in proc.stderr)
     assert (fresh_cache / "out" / "mobilenetv1-1_2.ckpt").exists()
 
 
