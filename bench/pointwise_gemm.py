@@ -11,14 +11,13 @@ network, medians of ``--steps`` calls; the totals weight every shape by how ofte
 import argparse
 import ctypes
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from bench.workloads import median_seconds  # noqa: E402
 
 # (input channels, output channels, plane side, count in the network) of the 1x1 layers at 224x224
 LAYERS = [(32, 64, 112, 1), (64, 128, 56, 1), (128, 128, 56, 1), (128, 256, 28, 1), (256, 256, 28, 1),
@@ -26,13 +25,8 @@ LAYERS = [(32, 64, 112, 1), (64, 128, 56, 1), (128, 128, 56, 1), (128, 256, 28, 
 
 
 def median_ms(fn, steps):
-    fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    """Median milliseconds of ``steps`` calls after one warm-up call."""
+    return median_seconds(fn, steps, 1) * 1000
 
 
 class KernelCall:

@@ -15,6 +15,16 @@ from src.synthetic_data import write_cifar_bin, write_image_folder  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture
+def graph_mode():
+    """Graph mode only, as the entry points run."""
+    import mindspore as ms
+    previous = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
+    yield
+    ms.set_context(mode=previous)
+
+
 @pytest.fixture(scope="session")
 def cifar_dirs(tmp_path_factory):
     """(train_dir, test_dir) in the official layout: cifar-10-batches-bin/, cifar-10-verify-bin/."""

@@ -5,7 +5,7 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from src.cpu_kernels.batchnorm import BatchNormActivationCPU
-from src.mobilenet_v1 import mobilenet_v1
+from tests.kernel_checks import assert_network_trains_as_cells
 
 # (N, C, H, W): planes under 64 pixels (1x1 to 7x7: read image by image), with a compile-time size (8x8)
 # and others (9x9).
@@ -53,35 +53,5 @@ def test_kernel_matches_batchnorm2d_and_activation(shape, activation):
 
 @pytest.mark.parametrize("padding", ["same", "symmetric"])
 def test_networks_share_parameters_gradients_and_statistics(padding):
-    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": 1, "conv_padding": padding}
-    ms.set_seed(1)
-    cpp = mobilenet_v1(kernels=("depthwise", "batchnorm"), **kwargs)
-    official = mobilenet_v1(**kwargs)
-    params = {p.name: p for p in official.get_parameters()}
-    assert {p.name: tuple(p.shape) for p in cpp.get_parameters()} == {n: tuple(p.shape) for n, p in params.items()}
-    assert not ms.load_param_into_net(cpp, {n: ms.Parameter(Tensor(p.asnumpy()), name=n) for n, p in params.items()},
-                                      strict_load=True)[0]
-    rng = np.random.default_rng(0)
-    # batch 32: the last BatchNorms normalise 2x2 planes, and over 8 images (32 values) their backward is
-    # ill-conditioned enough that float rounding alone moved the stem's gradient by 6 % on a Xeon VM
-    x = Tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
-    labels = Tensor(rng.integers(0, 10, 32).astype(np.int32))
-    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
-    results = []
-    for net in (cpp, official):
-        net.set_train(True)
-        weights = net.trainable_params()
-        loss, grads = ms.value_and_grad(lambda inputs: loss_fn(net(inputs), labels), None, weights)(x)
-        results.append((float(loss.asnumpy()), {w.name: g.asnumpy() for w, g in zip(weights, grads)},
-                        {p.name: p.asnumpy() for p in net.get_parameters()}))
-    (loss, grads, state), (ref_loss, ref_grads, ref_state) = results
-    assert loss == pytest.approx(ref_loss, rel=1e-5)
-    assert grads.keys() == ref_grads.keys()
-    for name, grad in grads.items():
-        # Sums are taken in another order, BatchNorm's backward amplifies that towards the input, and
-        # an activation sitting on a ReLU6 edge may pass or block its gradient: compare whole tensors
-        # (relative L2 distance; measured up to 1.3e-2 here). A wrong formula is off by about 1.
-        distance = np.linalg.norm(grad - ref_grads[name]) / np.linalg.norm(ref_grads[name])
-        assert distance < 5e-2, (name, distance)
-    for name in state:  # the moving statistics were updated alike by the forward pass
-        np.testing.assert_allclose(state[name], ref_state[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    assert_network_trains_as_cells(("depthwise", "batchnorm"), class_num=10, width_multiplier=0.25, stem_stride=1,
+                                   conv_padding=padding)

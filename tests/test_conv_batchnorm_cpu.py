@@ -8,19 +8,14 @@ from mindspore import Tensor, nn
 from src.cpu_kernels import KERNELS, LayerFactory
 from src.cpu_kernels.batchnorm import BatchNormActivationCPU
 from src.cpu_kernels.conv_batchnorm import ConvBatchNormActivationCPU
-from src.mobilenet_v1 import mobilenet_v1
+from tests.kernel_checks import assert_network_trains_as_cells
 
 # (in channels, out channels, kernel size, stride, depthwise, input plane): every entry point's conv kind
 BLOCKS = [(6, 6, 3, 1, True, 8), (6, 6, 3, 2, True, 7), (3, 8, 3, 1, False, 8), (3, 8, 3, 2, False, 9),
           (6, 10, 1, 1, False, 4), (6, 10, 1, 1, False, 17)]
 
 
-@pytest.fixture(autouse=True)
-def graph_mode():
-    previous = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
-    yield
-    ms.set_context(mode=previous)
+pytestmark = pytest.mark.usefixtures("graph_mode")
 
 
 def train_call(block, x, grad_out):
@@ -70,33 +65,8 @@ def test_fused_block_equals_the_kernels_as_separate_ops(ci, co, kernel, stride, 
 
 @pytest.mark.parametrize("padding,stem_stride", [("same", 1), ("symmetric", 2)])
 def test_network_of_fused_blocks_trains_as_mindspore_cells(padding, stem_stride):
-    """The whole MobileNetV1 with every kernel (27 fused blocks) against MindSpore's cells on the same
-    weights: loss within 1e-5, every gradient within 5 % (relative L2; a wrong kernel is off by about 1,
-    the float-rounding spread of these tiny BatchNorm batches is about 1 %), moving statistics within 1e-4."""
-    kwargs = {"class_num": 10, "width_multiplier": 0.25, "stem_stride": stem_stride, "conv_padding": padding}
-    ms.set_seed(1)
-    cpp, official = mobilenet_v1(kernels=tuple(KERNELS), **kwargs), mobilenet_v1(**kwargs)
+    """The whole MobileNetV1 with every kernel (27 fused blocks) against MindSpore's cells on the same weights
+    (tests/kernel_checks.py: loss, every gradient, moving statistics)."""
+    cpp = assert_network_trains_as_cells(tuple(KERNELS), size=32 * stem_stride, class_num=10, width_multiplier=0.25,
+                                         stem_stride=stem_stride, conv_padding=padding)
     assert sum(isinstance(cell, ConvBatchNormActivationCPU) for cell in cpp.network) == 27
-    params = {p.name: p for p in official.get_parameters()}
-    assert not ms.load_param_into_net(cpp, {n: ms.Parameter(Tensor(p.asnumpy()), name=n) for n, p in params.items()},
-                                      strict_load=True)[0]
-    rng = np.random.default_rng(0)
-    size = 32 * stem_stride
-    x = Tensor(rng.standard_normal((32, 3, size, size)).astype(np.float32))
-    labels = Tensor(rng.integers(0, 10, 32).astype(np.int32))
-    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
-    results = []
-    for net in (cpp, official):
-        net.set_train(True)
-        weights = net.trainable_params()
-        loss, grads = ms.value_and_grad(nn.WithLossCell(net, loss_fn), None, weights)(x, labels)
-        results.append((float(loss.asnumpy()), {w.name: g.asnumpy() for w, g in zip(weights, grads)},
-                        {p.name: p.asnumpy() for p in net.get_parameters()}))
-    (loss, grads, state), (ref_loss, ref_grads, ref_state) = results
-    assert loss == pytest.approx(ref_loss, rel=1e-5)
-    assert grads.keys() == ref_grads.keys()
-    for name, grad in grads.items():
-        distance = np.linalg.norm(grad - ref_grads[name]) / np.linalg.norm(ref_grads[name])
-        assert distance < 5e-2, (name, distance)
-    for name in state:
-        np.testing.assert_allclose(state[name], ref_state[name], rtol=1e-4, atol=1e-5, err_msg=name)

@@ -17,14 +17,6 @@ from src.training.optimizer import NesterovMomentum, optimizer_groups
 LRS = [0.05, 0.2, 0.1]
 
 
-@pytest.fixture
-def graph_mode():
-    previous = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
-    yield
-    ms.set_context(mode=previous)
-
-
 def network():
     ms.set_seed(3)
     return MobileNetV1(class_num=10, width_multiplier=0.25, stem_stride=1, kernels=tuple(KERNELS))

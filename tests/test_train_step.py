@@ -29,15 +29,6 @@ def mode(request):
     ms.set_context(mode=previous)
 
 
-@pytest.fixture
-def graph_mode():
-    """Graph mode only, as the entry points run."""
-    previous = ms.get_context("mode")
-    ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
-    yield
-    ms.set_context(mode=previous)
-
-
 def small_net(seed=0):
     """Conv + Dense, no BatchNorm (so a batch of N*B and N batches of B have the same gradients)."""
     net = nn.SequentialCell(nn.Conv2d(3, 4, 3, has_bias=True), nn.ReLU(), nn.Flatten(), nn.Dense(4 * 6 * 6, 5))

@@ -144,41 +144,36 @@ inline void ThreadColumns(int64_t cols, int64_t *lo, int64_t *hi) {
   *hi = cols * (t + 1) / threads;
 }
 
+// out[col] += f(col, x[i * cols + col]) over the N rows i, the columns split over the threads.
+template <class F>
+void AddOverRows(const float *x, int64_t n, int64_t cols, float *out, F f) {
+#pragma omp parallel
+  {
+    int64_t lo, hi;
+    ThreadColumns(cols, &lo, &hi);
+    for (int64_t i = 0; i < n; ++i) {
+      const float *row = x + i * cols;
+#pragma omp simd
+      for (int64_t col = lo; col < hi; ++col) out[col] += f(col, row[col]);
+    }
+  }
+}
+
 template <bool RELU6>
 void ForwardRows(const float *x, const float *gamma, const float *beta, float *moving_mean, float *moving_variance,
                  float *y, float *mean, float *variance, const Shape &s) {
   const int64_t cols = s.c * s.hw;
   const double count = static_cast<double>(s.n * s.hw);
   std::vector<float> sums(cols, 0.0f), squares(cols, 0.0f), column_mean(cols), scale(cols), shift(cols);
-#pragma omp parallel
-  {
-    int64_t lo, hi;
-    ThreadColumns(cols, &lo, &hi);
-    for (int64_t i = 0; i < s.n; ++i) {
-      const float *row = x + i * cols;
-#pragma omp simd
-      for (int64_t col = lo; col < hi; ++col) sums[col] += row[col];
-    }
-  }
+  AddOverRows(x, s.n, cols, sums.data(), [](int64_t, float v) { return v; });
   for (int64_t ch = 0; ch < s.c; ++ch) {
     double sum = 0.0;
     for (int64_t j = 0; j < s.hw; ++j) sum += sums[ch * s.hw + j];
     mean[ch] = static_cast<float>(sum / count);
     for (int64_t j = 0; j < s.hw; ++j) column_mean[ch * s.hw + j] = mean[ch];
   }
-#pragma omp parallel
-  {
-    int64_t lo, hi;
-    ThreadColumns(cols, &lo, &hi);
-    for (int64_t i = 0; i < s.n; ++i) {
-      const float *row = x + i * cols;
-#pragma omp simd
-      for (int64_t col = lo; col < hi; ++col) {
-        const float d = row[col] - column_mean[col];
-        squares[col] += d * d;
-      }
-    }
-  }
+  const float *cm = column_mean.data();
+  AddOverRows(x, s.n, cols, squares.data(), [cm](int64_t col, float v) { return (v - cm[col]) * (v - cm[col]); });
   for (int64_t ch = 0; ch < s.c; ++ch) {
     double square_sum = 0.0;
     for (int64_t j = 0; j < s.hw; ++j) square_sum += squares[ch * s.hw + j];
