@@ -39,3 +39,33 @@ def test_both_readmes_show_the_same_commands():
 def test_readme_entry_point_commands_parse(script, argv):
     config = get_config(argv)
     assert config.config_path.endswith(".yaml")
+
+
+def heading_anchors(path):
+    """GitHub's anchors for the headings of a Markdown file: lower case, punctuation dropped, spaces as hyphens."""
+    with open(path, encoding="utf-8") as f:
+        headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", f.read(), flags=re.S), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def relative_links():
+    """(document, target file, anchor) of every relative link in the manuals and docs/."""
+    docs = sorted(os.listdir(os.path.join(ROOT, "docs")))
+    documents = ["README.md", "README_CN.md"] + [os.path.join("docs", n) for n in docs if n.endswith(".md")]
+    links = []
+    for document in documents:
+        with open(os.path.join(ROOT, document), encoding="utf-8") as f:
+            prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", f.read(), flags=re.S))
+            for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+                if not re.match(r"[a-z]+://", target):
+                    path, _, anchor = target.partition("#")
+                    links.append((document, path, anchor))
+    return links
+
+
+@pytest.mark.parametrize("document,path,anchor", relative_links())
+def test_relative_links_reach_a_file_and_heading(document, path, anchor):
+    target = os.path.normpath(os.path.join(ROOT, os.path.dirname(document), path or os.path.basename(document)))
+    assert os.path.exists(target), f"{document}: link to missing {path}"
+    if anchor:
+        assert anchor in heading_anchors(target), f"{document}: no heading #{anchor} in {path or document}"
