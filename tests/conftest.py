@@ -23,6 +23,11 @@ def graph_mode():
     ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
     yield
     ms.set_context(mode=previous)
+    # MindSpore 2.10 keeps every function that ms.grad / value_and_grad compiled in graph mode in an lru_cache
+    # of 4096, and with it the cells in its closure: without this the cells of these tests live until the
+    # interpreter's exit, where their __del__ fails (744 "Exception ignored in Cell.__del__" lines after pytest).
+    from mindspore.graph.api import _get_func_args_info_cached
+    _get_func_args_info_cached.cache_clear()
 
 
 @pytest.fixture(scope="session")
