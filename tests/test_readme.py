@@ -1,4 +1,5 @@
 """The two manuals show the same commands, and the entry-point commands they show parse as written."""
+import functools
 import os
 import re
 import shlex
@@ -41,10 +42,16 @@ def test_readme_entry_point_commands_parse(script, argv):
     assert config.config_path.endswith(".yaml")
 
 
+def without_code_blocks(path):
+    """A Markdown file without its fenced code blocks."""
+    with open(path, encoding="utf-8") as f:
+        return re.sub(r"```.*?```", "", f.read(), flags=re.S)
+
+
+@functools.lru_cache(maxsize=None)
 def heading_anchors(path):
     """GitHub's anchors for the headings of a Markdown file: lower case, punctuation dropped, spaces as hyphens."""
-    with open(path, encoding="utf-8") as f:
-        headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", f.read(), flags=re.S), flags=re.M)
+    headings = re.findall(r"^#+ (.+)$", without_code_blocks(path), flags=re.M)
     return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
@@ -54,12 +61,11 @@ def relative_links():
     documents = ["README.md", "README_CN.md"] + [os.path.join("docs", n) for n in docs if n.endswith(".md")]
     links = []
     for document in documents:
-        with open(os.path.join(ROOT, document), encoding="utf-8") as f:
-            prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", f.read(), flags=re.S))
-            for target in re.findall(r"\]\(([^)\s]+)\)", prose):
-                if not re.match(r"[a-z]+://", target):
-                    path, _, anchor = target.partition("#")
-                    links.append((document, path, anchor))
+        prose = re.sub(r"`[^`\n]*`", "", without_code_blocks(os.path.join(ROOT, document)))
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if not re.match(r"[a-z]+://", target):
+                path, _, anchor = target.partition("#")
+                links.append((document, path, anchor))
     return links
 
 
