@@ -16,6 +16,7 @@ def main(config):
 
     from src.deploy.prediction_report import Progress, ResultsFile
     from src.deploy.predictor import Prediction, damaged_files, image_files, make_model
+    from src.image_files import printable
     from src.dataset import clamp_workers
     from src.model_settings import apply_checkpoint_settings
     from src.model_utils.context import init_context
@@ -27,9 +28,10 @@ def main(config):
     init_context(config)
     files = image_files(config.image_path, config.recursive)
     prediction = Prediction(make_model(config.model_path, config), config)
+    report = ResultsFile(config.predictions_file, prediction.top)  # a path it cannot write stops the run here
     damaged = damaged_files(files, clamp_workers(config.num_parallel_workers))
     progress = Progress(len(files))
-    with ResultsFile(config.predictions_file, prediction.top) as results:
+    with report as results:
         for path, top in prediction.run(files, damaged):
             progress.step()
             if top is None:
@@ -37,7 +39,7 @@ def main(config):
                 results.write(path, None, prediction.reasons[path])
                 continue
             results.write(path, top)
-            print(path)
+            print(printable(path))
             for rank, (index, name, prob) in enumerate(top, 1):
                 print(f"  {rank}. {name} (class {index}): {prob:.4f}")
     skipped = len(prediction.reasons)

@@ -3,9 +3,9 @@
     python bench/image_check_cost.py [--images 50000] [--classes 100] [--side 64] [--rounds 3]
 
 Writes ``--images`` small JPEGs (``--side`` pixels square) in ``--classes`` folders, then times, in
-this one run: the first check (every image decoded by MindSpore's Decode in one worker process per
-CPU), a repeated check that the cache answers (the walk and the signatures only), and MindSpore's
-decode rate on one 500x375 JPEG, the size of an ImageNet photo, from which the full ImageNet
+this one run: the first check (every image read by the one reader, src/image_files.py, in one worker
+process per CPU), a repeated check that the cache answers (the walk and the signatures only), and the
+reader's rate on one 500x375 JPEG, the size of an ImageNet photo, from which the full ImageNet
 training set's first check is estimated. Prints a markdown table; medians over ``--rounds``.
 """
 import argparse
@@ -21,7 +21,8 @@ sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from src.image_check import check_folder, find_damaged, image_groups  # noqa: E402
+from src.image_check import check_folder, find_damaged  # noqa: E402
+from src.image_files import class_folders  # noqa: E402
 
 IMAGENET_TRAIN_IMAGES = 1_281_167
 
@@ -69,10 +70,10 @@ def main():
         for r in range(args.rounds):
             os.environ["MOBILENETV1_CACHE"] = os.path.join(tmp, f"cache{r}")  # a cold cache each round
             start = time.perf_counter()
-            assert not check_folder(root, image_groups(root), workers=os.cpu_count())
+            assert not check_folder(root, class_folders(root), workers=os.cpu_count())
             first.append(time.perf_counter() - start)
             start = time.perf_counter()
-            check_folder(root, image_groups(root), workers=os.cpu_count())
+            check_folder(root, class_folders(root), workers=os.cpu_count())
             cached.append(time.perf_counter() - start)
         per_photo, photo_bytes = photo_decode_seconds(tmp)
     cpu = platform.processor() or platform.machine()

@@ -12,15 +12,17 @@ import logging
 import os
 
 import mindspore as ms
+import numpy as np
 import mindspore.dataset as ds
 import mindspore.dataset.transforms as C2
 import mindspore.dataset.vision as C
 
 from src.augment import Augmentation
 from src.dataset_specs import (CIFAR_FORMAT_STATS, CIFAR_RECORD_BYTES, CIFAR_RECORDS_PER_FILE, CIFAR_SIDE,
-                               CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, IMAGE_EXTENSIONS, IMAGENET_EVAL_DIR,
-                               IMAGENET_MEAN, IMAGENET_STD, IMAGENET_TRAIN_DIR, STORED_BORDER)
-from src.image_check import check_folder, image_groups, settle
+                               CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, IMAGENET_EVAL_DIR, IMAGENET_MEAN, IMAGENET_STD,
+                               IMAGENET_TRAIN_DIR, STORED_BORDER)
+from src.image_check import check_folder, settle
+from src.image_files import IMAGE_EXTENSIONS, ImageReadError, class_folders, printable, read_image
 from src.model_utils.errors import DatasetError
 
 logger = logging.getLogger(__name__)
@@ -100,13 +102,13 @@ def cifar10_files(dataset_path, do_train):
 def imagenet_folder(dataset_path, class_num=None):
     """Check an ImageNet-style folder (one sub-folder of images per class): {class folder: [image names]}.
 
-    Files that are not images (by name) are left out. More class folders than ``class_num`` would give
-    labels the classifier does not have, so they are an error.
+    Entries that are not image files (src/image_files.py) are left out. More class folders than ``class_num``
+    would give labels the classifier does not have, so they are an error.
     """
     if not os.path.isdir(dataset_path):
         raise DatasetError(f"image folder not found: {dataset_path} (expected ImageNet layout "
                            f"<root>/{IMAGENET_TRAIN_DIR}/<class>/*.JPEG and <root>/{IMAGENET_EVAL_DIR}/<class>/*.JPEG)")
-    groups = image_groups(dataset_path)
+    groups = class_folders(dataset_path)
     if not groups:
         raise DatasetError(f"no class folders in {dataset_path}: put each class's images in a sub-folder")
     if not any(groups.values()):
@@ -118,28 +120,35 @@ def imagenet_folder(dataset_path, class_num=None):
 
 
 def _readable_images(dataset_path, groups, damaged_images, workers):
-    """Indices, in ImageFolderDataset's order, of the images a run reads: None for all of them.
+    """[(relative path, label)] of the images a run reads, labelled by class folder in sorted order.
 
     Damaged images stop the run (``damaged_images`` "error") or are left out with a warning ("skip").
     """
     damaged = check_folder(dataset_path, groups, workers)
-    if not damaged:
-        return None
     settle(damaged, dataset_path, damaged_images)
-    order = [os.path.join(sub, name) for sub, names in groups.items() for name in names]
-    return [i for i, name in enumerate(order) if name not in damaged]
+    files = [(os.path.join(sub, name), label) for label, (sub, names) in enumerate(groups.items()) for name in names]
+    return [(path, label) for path, label in files if path not in damaged]
 
 
-def _image_sampler(indices, do_train, num_samples, num_shards, shard_id):
-    """A sampler over the ``indices`` of a folder only, sharded and shuffled as the plain options would."""
-    if num_shards:
-        sampler = ds.DistributedSampler(num_shards, shard_id, shuffle=do_train, num_samples=num_samples or None)
-    elif do_train:
-        sampler = ds.RandomSampler(num_samples=num_samples or None)
-    else:
-        sampler = ds.SequentialSampler(num_samples=num_samples or None)
-    sampler.add_child(ds.SubsetSampler(indices))
-    return sampler
+class LabelledImages:
+    """Random-access source of (HWC uint8 RGB image, int32 label) for GeneratorDataset: the files the check
+    approved, read by the same reader (src/image_files.py)."""
+
+    def __init__(self, root, files):
+        self.root, self.files = root, files
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, index):
+        path, label = self.files[index]
+        full = os.path.join(self.root, path)
+        try:
+            image = read_image(full)
+        except ImageReadError as err:
+            raise DatasetError(f"{printable(full)} passed the image check but cannot be read now ({err}): "
+                               "was it changed during the run?") from err
+        return image, np.array(label, np.int32)
 
 
 def _finish(data_set, do_train, batch_size, workers, image_ops, normalise_ops, batch_map):
@@ -181,8 +190,8 @@ def cifar_eval_ops(image_size, stats):
 
 
 def imagenet_eval_ops(image_size):
-    """Evaluation ops on an encoded image file: decode, resize the short side, centre crop, normalise."""
-    return [C.Decode(), C.Resize(int(image_size * 256 / 224)), C.CenterCrop(image_size), *_imagenet_normalise()]
+    """Evaluation ops on an image read by src/image_files.py: resize the short side, centre crop, normalise."""
+    return [C.Resize(int(image_size * 256 / 224)), C.CenterCrop(image_size), *_imagenet_normalise()]
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
@@ -218,28 +227,23 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
 def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
                     num_parallel_workers=8, num_samples=None, shard=None, augmentation=None, class_num=None,
                     damaged_images="error"):
-    """ImageNet class-folder pipeline (decode, random-resized crop / resize + center crop, normalise).
+    """ImageNet class-folder pipeline (read, random-resized crop / resize + center crop, normalise).
 
-    Only image files are read (by name ending, any case). Every image is first checked with MindSpore's
-    own decoder (src/image_check.py, cached): damaged ones stop the run before its first step, or are
-    left out with ``damaged_images`` "skip". More class folders than ``class_num`` is an error.
+    The files listed and read are those of src/image_files.py, the one reader. Every image is first read
+    once by the check (src/image_check.py, cached): damaged ones stop the run before its first step, or
+    are left out with ``damaged_images`` "skip". More class folders than ``class_num`` is an error.
     ``augmentation`` (src.augment.Augmentation) adds the training options, as in create_dataset1.
     """
     augmentation = augmentation or Augmentation()
     groups = imagenet_folder(dataset_path, class_num)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
-    readable = _readable_images(dataset_path, groups, damaged_images, workers)
-    names = [name for group in groups.values() for name in group]
-    extensions = sorted({name[name.rfind("."):] for name in names})  # as found: MindSpore matches them by case
-    if readable is None:
-        reading = {"num_samples": num_samples or None, "shuffle": do_train, "num_shards": num_shards,
-                   "shard_id": shard_id}
-    else:
-        reading = {"sampler": _image_sampler(readable, do_train, num_samples, num_shards, shard_id)}
-    data_set = ds.ImageFolderDataset(dataset_path, num_parallel_workers=workers, extensions=extensions, **reading)
+    files = _readable_images(dataset_path, groups, damaged_images, workers)
+    data_set = ds.GeneratorDataset(LabelledImages(dataset_path, files), ["image", "label"], shuffle=do_train,
+                                   num_samples=num_samples or None, num_shards=num_shards, shard_id=shard_id,
+                                   num_parallel_workers=workers, python_multiprocessing=False)
     logger.info("%s set: %d images in %d class folders of %s", "training" if do_train else "evaluation",
-                len(names) if readable is None else len(readable), len(groups), dataset_path)
+                len(files), len(groups), dataset_path)
     if not do_train:
         return _finish(data_set, do_train, batch_size, workers, imagenet_eval_ops(image_size), [], None)
     return _finish(data_set, do_train, batch_size, workers, augmentation.imagenet_geometry(image_size),

@@ -37,9 +37,6 @@ STORED_BORDER = {"fashion_mnist": (CIFAR_SIDE - FASHION_MNIST_SIDE) // 2}
 IMAGENET_TRAIN_DIR, IMAGENET_EVAL_DIR = "train", "validation_preprocess"
 IMAGENET_MEAN = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 IMAGENET_STD = [0.229 * 255, 0.224 * 255, 0.225 * 255]
-# file name endings (any case) read as images; other files in class folders are ignored
-IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".bmp", ".tif", ".tiff")
-
-
-def is_image_name(name):
-    return name.lower().endswith(IMAGE_EXTENSIONS)
+# The colour transparent pixels of a user's image are composited over where it is not white, read_image's
+# default (src/image_files.py): Fashion-MNIST's garments are light on black.
+TRANSPARENCY_BACKGROUND = {"fashion_mnist": (0, 0, 0)}

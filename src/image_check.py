@@ -1,11 +1,12 @@
-"""Finding the image files MindSpore's decoder cannot read, before a run reads them.
+"""Finding the image files the reader cannot read, before a run reads them.
 
-MindSpore 2.10's ``Decode`` kills the whole process (SIGFPE, no message) on some damaged JPEGs, such
-as one cut short inside its header, and raises on others; either ends a run at the step that first
-draws the file, hours in. So every image is decoded once beforehand by that same ``Decode``, in
-worker processes: a file that raises, or kills its worker, is damaged, and a new worker goes on
-with the next file. Results are cached per folder (file names, sizes and modification times), so
-a folder is decoded again only when its files change; see ``check_folder``.
+Every image is read once beforehand by the one reader of image files (src/image_files.py), in worker
+processes with a time limit per file: a file that raises, kills its worker or is not read within
+DECODE_SECONDS is damaged, and a new worker goes on with the next file. So a run learns of a damaged
+file before its first step, not hours in at the step that first draws it. Results are cached per
+folder, signed by each file's name, size, modification and change times and inode, and by the
+reader's version, so a folder is read again only when its files (or the reader) change; see
+``check_folder``.
 
     python -m src.image_check <folder>     # lists every damaged image under a folder of class folders
 """
@@ -15,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import select
 import signal
 import subprocess
 import sys
@@ -24,44 +26,41 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from src.cache import cache_dir
-from src.dataset_specs import is_image_name
+from src.image_files import class_folders, printable
 from src.model_utils.errors import DatasetError
 
 logger = logging.getLogger(__name__)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHUNK = 256  # files a worker is given at a time
+DECODE_SECONDS = 30.0  # a file not read in this time is damaged (a decoder caught in a loop, a hung mount)
+START_SECONDS = 120.0  # a worker process that does not start in this time stops the check
 PROGRESS_SECONDS = 10.0
 SAVE_SECONDS = 60.0  # a long first check caches the folders it has finished this often
+CACHE_FORMAT = 2  # verdicts of another reader (format 1: MindSpore's Decode) are not reused
 _RESULT = "@@"  # marks the worker's result lines among anything else its libraries print
+_READY = _RESULT + "ready"
 
 
 def _decode_worker(list_file):
-    """Decode files of ``list_file`` (NUL-separated paths) for each "start end" line on stdin; print one
-    result line per file as soon as it is known, so that a file that kills the process is the next one."""
-    import numpy as np
-    from mindspore.dataset.vision import Decode
+    """Read files of ``list_file`` (NUL-separated paths) for each "start end" line on stdin; print one
+    result line per file as soon as it is known, so that a file that kills or stalls the process is the next one."""
+    from src.image_files import ImageReadError, read_image
 
     paths = [os.fsdecode(p) for p in open(list_file, "rb").read().split(b"\0")]
-    decode = Decode()
+    out = sys.stdout.buffer
+    out.write(f"{_READY}\n".encode())
+    out.flush()
     for line in sys.stdin:
         start, end = map(int, line.split())
         for i in range(start, end):
             try:
-                decode(np.fromfile(paths[i], np.uint8))
+                read_image(paths[i])
                 reason = ""
-            except (RuntimeError, ValueError, OSError) as err:
-                reason = _short_reason(err)
-            sys.stdout.write(f"{_RESULT}{i}\t{reason}\n")
-            sys.stdout.flush()
-
-
-def _short_reason(err):
-    """The line of MindSpore's error that says what is wrong with the file."""
-    for line in str(err).splitlines():
-        if line.startswith("[ERROR] "):
-            return line[len("[ERROR] "):].split(" Dump the abnormal image")[0].strip()
-    return str(err).splitlines()[0].strip() if str(err) else type(err).__name__
+            except ImageReadError as err:
+                reason = str(err)
+            out.write(f"{_RESULT}{i}\t{reason}\n".encode("utf-8", "backslashreplace"))
+            out.flush()
 
 
 def _signal_name(number):
@@ -71,11 +70,32 @@ def _signal_name(number):
         return f"signal {number}"
 
 
-class _Workers:
-    """Decoder processes, one per thread, each restarted after a file kills it."""
+class _Lines:
+    """Lines of a worker's stdout, each awaited for at most a given time."""
 
-    def __init__(self, list_file, scratch):
-        self.list_file, self.scratch = list_file, scratch
+    def __init__(self, stream):
+        self.fd, self.buffer = stream.fileno(), b""
+
+    def next(self, seconds):
+        """The next line (str, without its newline); "" at the end of the stream; None after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return ""
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode("utf-8", "replace")
+
+
+class _Workers:
+    """Reader processes, one per thread, each replaced after a file kills or stalls it."""
+
+    def __init__(self, list_file, scratch, timeout):
+        self.list_file, self.scratch, self.timeout = list_file, scratch, timeout
         self.local = threading.local()
         self.processes = []
         self.lock = threading.Lock()
@@ -84,51 +104,68 @@ class _Workers:
         proc = getattr(self.local, "proc", None)
         if proc is None:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-            # cwd: MindSpore writes a copy of each file it cannot decode (abnormal_image.jpg) there
             proc = subprocess.Popen([sys.executable, "-m", "src.image_check", "--decode-worker", self.list_file],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                    cwd=self.scratch, env=env, text=True)
-            self.local.proc = proc
+                                    cwd=self.scratch, env=env, bufsize=0)
+            self.local.proc, self.local.lines = proc, _Lines(proc.stdout)
             with self.lock:
                 self.processes.append(proc)
+            while (line := self.local.lines.next(START_SECONDS)) != _READY:
+                if not line:  # "": it ended; None: it did not start in time
+                    self._stop()
+                    raise DatasetError(f"the image-checking process did not start; run python -m src.image_check "
+                                       f"--decode-worker {self.list_file} by hand to see why")
         return proc
 
+    def _stop(self):
+        """End this thread's worker; its exit status (negative: the signal that ended it)."""
+        proc, self.local.proc = self.local.proc, None
+        if proc.poll() is None:
+            proc.kill()
+        return proc.wait()
+
     def check(self, start, end, damaged, done):
-        """Decode files start..end-1; record damaged ones as {index: reason}; put each index in ``done``."""
+        """Read files start..end-1; record damaged ones as {index: reason}; put each index in ``done``."""
         while start < end:
             proc = self._process()
-            proc.stdin.write(f"{start} {end}\n")
-            proc.stdin.flush()
-            for line in proc.stdout:
-                if not line.startswith(_RESULT):
+            proc.stdin.write(f"{start} {end}\n".encode())
+            while start < end:
+                line = self.local.lines.next(self.timeout)
+                if line is None:  # file ``start`` stalls the reader
+                    self._stop()
+                    damaged[start] = f"the decoder did not finish in {self.timeout:g} s"
+                elif not line:  # the worker died on file ``start``
+                    code = self._stop()
+                    if code >= 0:
+                        raise DatasetError(f"the image-checking process stopped (exit code {code}) before a file "
+                                           f"killed it; run python -m src.image_check --decode-worker "
+                                           f"{self.list_file} by hand to see why")
+                    damaged[start] = f"the decoder crashed on it ({_signal_name(-code)})"
+                elif line.startswith(_RESULT):
+                    index, reason = line[len(_RESULT):].split("\t", 1)
+                    start = int(index)
+                    if reason:
+                        damaged[start] = reason
+                else:
                     continue
-                index, reason = line[len(_RESULT):].rstrip("\n").split("\t", 1)
-                if reason:
-                    damaged[int(index)] = reason
-                done.put(int(index))
-                start = int(index) + 1
-                if start == end:
-                    break
-            else:  # the worker died on file ``start``
-                code = proc.wait()
-                self.local.proc = None
-                if code >= 0:
-                    raise DatasetError(f"the image-checking process stopped (exit code {code}) before a file "
-                                       f"killed it; run python -m src.image_check --decode-worker {self.list_file} "
-                                       "by hand to see why")
-                damaged[start] = f"the decoder crashed on it ({_signal_name(-code)})"
                 done.put(start)
                 start += 1
+                if line is None or not line:
+                    break
 
     def close(self):
         for proc in self.processes:
             if proc.poll() is None:
                 proc.stdin.close()
-                proc.wait()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
-def find_damaged(paths, workers=1, on_progress=None):
-    """{path: reason} for every file of ``paths`` that MindSpore's Decode cannot decode.
+def find_damaged(paths, workers=1, on_progress=None, timeout=DECODE_SECONDS):
+    """{path: reason} for every file of ``paths`` that the reader cannot read within ``timeout`` seconds.
 
     ``on_progress(finished, damaged)`` is called every SAVE_SECONDS with a bytearray marking the
     indices of ``paths`` checked so far and {index: reason} of the damaged ones among them, so that a
@@ -143,7 +180,7 @@ def find_damaged(paths, workers=1, on_progress=None):
         todo = queue.Queue()
         for start in range(0, len(paths), CHUNK):
             todo.put((start, min(start + CHUNK, len(paths))))
-        damaged, done, pool = {}, queue.Queue(), _Workers(list_file, scratch)
+        damaged, done, pool = {}, queue.Queue(), _Workers(list_file, scratch, timeout)
 
         def drain():
             while True:
@@ -191,11 +228,17 @@ def _follow(futures, done, total, damaged, on_progress):
 
 
 def _signature(folder, names):
-    """What identifies a folder's files: names, sizes, modification times."""
-    sha = hashlib.sha256()
+    """What identifies a folder's files: names, sizes, modification and change times, devices and inodes.
+    A file replaced by another of the same size and modification time (``touch -r``) still has a new change
+    time, which no user command sets back."""
+    sha = hashlib.sha256(f"format {CACHE_FORMAT}\n".encode())
     for name in names:
-        stat = os.stat(os.path.join(folder, name))
-        sha.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        try:
+            st = os.stat(os.path.join(folder, name))
+            sign = f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_dev}\0{st.st_ino}"
+        except OSError as err:  # gone since it was listed: never matches a cached verdict
+            sign = f"error {err.errno}"
+        sha.update(f"{name}\0{sign}\n".encode("utf-8", "surrogateescape"))
     return sha.hexdigest()
 
 
@@ -246,11 +289,10 @@ class _Locked:
             self.file.close()
 
 
-def check_folder(root, groups, workers=1):
+def check_folder(root, groups, workers=1, timeout=DECODE_SECONDS):
     """{relative path: reason} for the damaged images of ``groups`` ({sub-folder of root: [file names]}).
 
-    A sub-folder whose files have the names, sizes and modification times of its cached check is
-    not decoded again.
+    A sub-folder whose files have the signature of its cached check (``_signature``) is not read again.
     """
     cache_path = _cache_path(root)
     with _Locked(cache_path):
@@ -277,7 +319,8 @@ def check_folder(root, groups, workers=1):
                 if cache_path:
                     _save(cache_path, root, {sub: cached[sub] for sub in groups if sub in cached})
 
-            found = find_damaged([os.path.join(root, *pair) for pair in where], workers, on_progress=record)
+            found = find_damaged([os.path.join(root, *pair) for pair in where], workers, on_progress=record,
+                                 timeout=timeout)
             index = {os.path.join(root, *pair): i for i, pair in enumerate(where)}
             record(bytearray(b"\1" * len(where)), {index[path]: reason for path, reason in found.items()})
             logger.info("checked %d images in %.1f s: %d damaged", len(where), time.monotonic() - started, len(found))
@@ -285,20 +328,10 @@ def check_folder(root, groups, workers=1):
             for sub in groups for name, reason in cached[sub]["damaged"].items()}
 
 
-def image_groups(root):
-    """{class folder: [image file names]} of a folder of class folders, both sorted as MindSpore's
-    ImageFolderDataset reads them; files that are not images are left out."""
-    groups = {}
-    for sub in sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))):
-        groups[sub] = sorted(n for n in os.listdir(os.path.join(root, sub))
-                             if is_image_name(n) and os.path.isfile(os.path.join(root, sub, n)))
-    return groups
-
-
 def describe(damaged, root, limit=3):
     """'N damaged images in ROOT: a (why), b (why), c (why) and K more'."""
     names = sorted(damaged)
-    listed = ", ".join(f"{name} ({damaged[name]})" for name in names[:limit])
+    listed = ", ".join(f"{printable(name)} ({damaged[name]})" for name in names[:limit])
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return f"{len(names)} damaged image{'s' if len(names) != 1 else ''} in {root}: {listed}{more}"
 
@@ -323,9 +356,9 @@ def main(argv=None):
         print("usage: python -m src.image_check <folder of class folders>", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    damaged = check_folder(argv[0], image_groups(argv[0]), workers=os.cpu_count() or 1)
+    damaged = check_folder(argv[0], class_folders(argv[0]), workers=os.cpu_count() or 1)
     for name, reason in sorted(damaged.items()):
-        print(f"{os.path.join(argv[0], name)}\t{reason}")
+        print(f"{printable(os.path.join(argv[0], name))}\t{reason}")
     print(f"{len(damaged)} damaged", file=sys.stderr)
     return 1 if damaged else 0
 

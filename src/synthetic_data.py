@@ -82,8 +82,8 @@ def write_indexed_cifar_bin(path):
 
 
 def write_damaged_images(folder, seed=0):
-    """JPEGs damaged as broken downloads leave them, in ``folder``; returns their names. MindSpore 2.10's
-    Decode kills the process (SIGFPE) on the one cut inside its header and raises on the others."""
+    """JPEGs damaged as broken downloads leave them, in ``folder``; returns their names. (MindSpore 2.10's
+    Decode kills the process with SIGFPE on the one cut inside its header; the reader refuses all three.)"""
     from PIL import Image
     os.makedirs(folder, exist_ok=True)
     pixels = np.random.default_rng(seed).integers(0, 256, size=(96, 128, 3)).astype(np.uint8)

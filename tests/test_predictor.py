@@ -202,3 +202,56 @@ def test_progress_line_every_ten_seconds_with_rate_and_time_left(caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert lines == ["predicted 20/100 images, 2.0 img/s, 0:40 left", "predicted 40/100 images, 2.0 img/s, 0:30 left"]
     assert progress.rate() == pytest.approx(2.0)
+
+
+def _claims_size(jpeg, width, height):
+    """``jpeg`` with its frame header claiming another size (a large photo without its gigabytes of pixels)."""
+    data = bytearray(jpeg)
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_odd_files_are_skipped_with_a_reason_and_the_others_classified(tmp_path, photo_model):
+    """A 15000 x 15000 JPEG, one whose tail is erased flash (0xFF), a broken symlink, a folder named like an image
+    and a name that is not UTF-8, beside a 16-bit PNG and its 8-bit twin: rc 0, one row per image file, the
+    16-bit picture classified as its twin, the odd name written back as its own bytes."""
+    root, ckpt = photo_model
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    photo = (root / "few" / "photo_001.jpg").read_bytes()
+    (folder / "huge.jpg").write_bytes(_claims_size(photo, 15000, 15000))
+    (folder / "erased.jpg").write_bytes(photo[:300] + b"\xff" * (len(photo) - 300))
+    os.symlink("/nonexistent/x.jpg", folder / "broken.jpg")
+    (folder / "folder.jpg").mkdir()
+    grey = np.asarray(Image.open(root / "few" / "photo_001.jpg").convert("L"))
+    Image.fromarray(grey).save(folder / "grey8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(folder / "grey16.png")
+    odd_name = os.fsencode(str(folder)) + b"/caf\xe9.png"
+    shutil.copy(folder / "grey8.png", odd_name)
+    results = tmp_path / "p.csv"
+    proc = run_entry_point("predict.py", *PREDICT, "--model_path", ckpt, "--image_path", folder,
+                           "--predictions_file", results, cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "predicted 3 images (2 skipped: damaged or unreadable)" in proc.stderr
+    assert "huge.jpg (too large to read: 15000 x 15000 pixels" in proc.stderr
+    assert "caf\\xe9.png\n  1." in proc.stdout
+    with open(results, encoding="utf-8", errors="surrogateescape", newline="") as f:
+        rows = {os.fsencode(r["file"]): r for r in csv.DictReader(f)}
+    assert sorted(os.path.basename(name) for name in rows) == [b"caf\xe9.png", b"erased.jpg", b"grey16.png",
+                                                               b"grey8.png", b"huge.jpg"]
+    assert os.path.isfile(next(name for name in rows if name.endswith(b"\xe9.png")))
+    sixteen, eight = rows[os.fsencode(str(folder / "grey16.png"))], rows[os.fsencode(str(folder / "grey8.png"))]
+    assert sixteen["status"] == eight["status"] == "ok"
+    assert [sixteen[f"class_{k}"] for k in (1, 2, 3)] == [eight[f"class_{k}"] for k in (1, 2, 3)]
+    assert sixteen["probability_1"] == eight["probability_1"]
+
+
+def test_a_predictions_file_that_is_a_folder_is_refused_before_the_first_image(tmp_path, photo_model):
+    root, ckpt = photo_model
+    (tmp_path / "out.csv").mkdir()
+    proc = run_entry_point("predict.py", *PREDICT, "--model_path", ckpt, "--image_path", root / "few",
+                           "--predictions_file", tmp_path / "out.csv", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert re.search(r"^error: predictions_file \S+out.csv is a folder", proc.stderr, re.M)
+    assert proc.stdout == "" and "checking" not in proc.stderr

@@ -93,8 +93,8 @@ class Augmentation:
 
     @staticmethod
     def imagenet_geometry(image_size):
-        """The official decode + random-resized crop + flip of an encoded image file."""
-        return [V.RandomCropDecodeResize(image_size, scale=IMAGENET_CROP_SCALE, ratio=IMAGENET_CROP_RATIO),
+        """The official random-resized crop + flip of an image read by src/image_files.py."""
+        return [V.RandomResizedCrop(image_size, scale=IMAGENET_CROP_SCALE, ratio=IMAGENET_CROP_RATIO),
                 V.RandomHorizontalFlip(prob=0.5)]
 
     def box_ops(self):

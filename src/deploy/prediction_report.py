@@ -3,6 +3,7 @@ import csv
 import json
 import logging
 import os
+import re
 import time
 from contextlib import ExitStack
 
@@ -11,6 +12,7 @@ from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
 RESULT_FORMATS = (".csv", ".json", ".jsonl")
+_LONE_SURROGATE = re.compile("[\udc80-\udcff]")  # a byte of a file name that is not UTF-8 (os.fsdecode)
 PROGRESS_SECONDS = 10.0
 
 
@@ -20,6 +22,8 @@ class ResultsFile:
     ``.csv``: file, status, then class_k, name_k, probability_k for each of the top classes k = 1, 2, ...
     ``.json``: a list of {"file", "status", "top": [{"class", "name", "probability"}]};
     ``.jsonl``: one such object per line. A skipped image has status "skipped" and its reason.
+    A file name that is not UTF-8 round-trips: a CSV holds its own bytes, JSON its bytes as \\udcNN escapes
+    (Python's ``os.fsencode(json.load(...)["file"])`` gives them back).
     """
 
     def __init__(self, path, top):
@@ -29,12 +33,18 @@ class ResultsFile:
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise UserInputError(f"predictions_file {path}: folder {folder} not found")
+        if os.path.isdir(path):
+            raise UserInputError(f"predictions_file {path} is a folder: name a file in it, such as "
+                                 f"{os.path.join(path, 'predictions' + extension)}")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UserInputError(f"predictions_file {path}: folder {folder} is not writable; choose another")
         self.path, self.extension, self.top, self.rows = path, extension, top, 0
         self._stack = ExitStack()
         self._file = None
 
     def __enter__(self):
-        self._file = self._stack.enter_context(atomic_open(self.path, "w", newline="", encoding="utf-8"))
+        self._file = self._stack.enter_context(atomic_open(self.path, "w", newline="", encoding="utf-8",
+                                                           errors="surrogateescape"))
         if self.extension == ".csv":
             self._csv = csv.writer(self._file)
             header = ["file", "status"]
@@ -57,7 +67,7 @@ class ResultsFile:
                 record["top"] = [{"class": i, "name": name, "probability": round(p, 6)} for i, name, p in top]
             else:
                 record["reason"] = reason
-            text = json.dumps(record, ensure_ascii=False)
+            text = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(record, ensure_ascii=False))
             if self.extension == ".json":
                 text = ("\n" if self.rows == 0 else ",\n") + text
             else:

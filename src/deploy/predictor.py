@@ -1,10 +1,11 @@
 """Top-5 predictions for image files from a checkpoint, a MINDIR or an ONNX file (predict.py).
 
-Images go through the evaluation pipeline's own operations: ImageNet files are decoded, resized and
-center-cropped; CIFAR-10 images are first resized to 32x32, Fashion-MNIST images turned grey,
-resized to 28x28 and padded to 32x32 as the converter does, then normalised like eval.py. A folder
-streams through in batches of ``batch_size`` images, so memory does not grow with the folder; damaged
-or unreadable files are named, left out and counted.
+Images are listed and read by the one reader of image files (src/image_files.py), then go through the
+evaluation pipeline's own operations: ImageNet images are resized and center-cropped; CIFAR-10 images
+are first resized to 32x32, Fashion-MNIST images turned grey, resized to 28x28 and padded to 32x32 as
+the converter does, then normalised like eval.py. A folder streams through in batches of ``batch_size``
+images, so memory does not grow with the folder; files the reader cannot read (damaged, too large,
+stalling the decoder) are named, left out and counted.
 """
 import logging
 import os
@@ -12,15 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import mindspore.dataset.transforms as transforms
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from src.checkpoint import load_for_inference
 from src.cpu_kernels import inference_network
 from src.dataset import clamp_workers, cifar_eval_ops, imagenet_eval_ops
-from src.dataset_specs import (CIFAR_SIDE, CLASS_NAMES, FASHION_MNIST_SIDE, IMAGE_EXTENSIONS, IMAGENET_TRAIN_DIR,
-                               STORED_BORDER, is_image_name)
+from src.dataset_specs import (CIFAR_SIDE, CLASS_NAMES, FASHION_MNIST_SIDE, IMAGENET_TRAIN_DIR, STORED_BORDER,
+                               TRANSPARENCY_BACKGROUND)
 from src.deploy.exporter import load_exported
 from src.image_check import check_folder
+from src.image_files import IMAGE_EXTENSIONS, WHITE, ImageReadError, list_images, printable, read_image
 from src.mobilenet_v1 import create_network
 from src.model_utils.errors import UserInputError
 
@@ -36,11 +38,12 @@ def image_files(path, recursive=False):
     if os.path.isfile(path):
         return [path]
     if not os.path.isdir(path):
-        raise UserInputError(f"image file or folder not found: {path}")
+        what = "not a regular file or a folder" if os.path.lexists(path) else "not found"
+        raise UserInputError(f"image file or folder {what}: {printable(path)}")
     files = []
-    for folder, subfolders, names in os.walk(path):
-        subfolders.sort()
-        files.extend(os.path.join(folder, name) for name in sorted(names) if is_image_name(name))
+    for folder, subfolders, _ in os.walk(path):
+        subfolders.sort(key=os.fsencode)
+        files.extend(os.path.join(folder, name) for name in list_images(folder))
         if not recursive:
             break
     if not files:
@@ -50,7 +53,7 @@ def image_files(path, recursive=False):
 
 
 def damaged_files(files, workers):
-    """{file: reason} of the ``files`` that MindSpore's decoder cannot read (src/image_check.py: checked in
+    """{file: reason} of the ``files`` that the reader cannot read (src/image_check.py: checked in
     separate processes, so a decoder crash costs no run; cached per folder)."""
     root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files])
     groups = {}
@@ -63,14 +66,10 @@ def damaged_files(files, workers):
             if os.path.normpath(os.path.abspath(f)) in by_path}
 
 
-def _stored_form(path, dataset):
-    """An image file as the CIFAR-10 binary layout stores its data set: 32x32 RGB, or for Fashion-MNIST
+def _stored_form(pixels, dataset):
+    """An image as the CIFAR-10 binary layout stores its data set: 32x32 RGB, or for Fashion-MNIST
     grey 28x28 padded to 32x32 and repeated over 3 channels, as the converter writes it."""
-    try:
-        image = Image.open(path)
-        image.load()
-    except (UnidentifiedImageError, OSError) as err:
-        raise UserInputError(f"cannot read image {path}: {err}") from err
+    image = Image.fromarray(pixels)
     if dataset == "fashion_mnist":
         grey = np.asarray(image.convert("L").resize((FASHION_MNIST_SIDE,) * 2, Image.BILINEAR))
         return np.repeat(np.pad(grey, STORED_BORDER[dataset])[:, :, None], 3, axis=2)
@@ -82,14 +81,15 @@ def prepare(path, config):
 
     ImageNet files are decoded, resized and centre-cropped as eval.py does; other images are first
     brought to the stored form of their data set, then normalised as eval.py does."""
-    if config.dataset == "imagenet2012":
-        ops, data = imagenet_eval_ops(config.image_size), np.fromfile(path, np.uint8)
-    else:
-        ops, data = cifar_eval_ops(config.image_size, config.dataset), _stored_form(path, config.dataset)
     try:
-        return np.asarray(transforms.Compose(ops)(data), np.float32)
-    except RuntimeError as err:
-        raise UserInputError(f"cannot read image {path}: {err}") from err
+        pixels = read_image(path, TRANSPARENCY_BACKGROUND.get(config.dataset, WHITE))
+    except ImageReadError as err:
+        raise UserInputError(f"cannot read image {printable(path)}: {err}") from err
+    if config.dataset == "imagenet2012":
+        ops, data = imagenet_eval_ops(config.image_size), pixels
+    else:
+        ops, data = cifar_eval_ops(config.image_size, config.dataset), _stored_form(pixels, config.dataset)
+    return np.asarray(transforms.Compose(ops)(data), np.float32)
 
 
 def class_names(config):
@@ -162,7 +162,7 @@ class Prediction:
 
     def run(self, files, damaged=None):
         damaged = damaged or {}
-        self.reasons.update({f: f"damaged image {f} ({why})" for f, why in damaged.items()})
+        self.reasons.update({f: f"damaged image {printable(f)} ({why})" for f, why in damaged.items()})
         workers = clamp_workers(self.config.num_parallel_workers)
         with ThreadPoolExecutor(workers) as pool:
             for start in range(0, len(files), self.batch_size):
