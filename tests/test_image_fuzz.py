@@ -6,7 +6,8 @@ Real JPEG, PNG, BMP and TIFF files of every mode, damaged at generated positions
 image check, the class-folder pipeline and predict.py's reading. The properties: nothing hangs, crashes
 or raises past them, and the check's verdict is exactly what the readers do, file for file and index for
 index. Deterministic (derandomised) with a small example budget in CI; set MOBILENETV1_FUZZ_EXAMPLES for
-a long run, e.g. ``MOBILENETV1_FUZZ_EXAMPLES=2000 pytest tests/test_image_fuzz.py``.
+a long run, e.g. ``MOBILENETV1_FUZZ_EXAMPLES=2000 pytest tests/test_image_fuzz.py``, and MOBILENETV1_FUZZ_LOG
+to a file that counts the files and entries it generated.
 """
 import contextlib
 import faulthandler
@@ -131,6 +132,10 @@ def write_entries(folder, generated, odd):
         with open(os.path.join(folder, name), "wb") as f:
             f.write(data)
         images.append(name)
+    if os.environ.get("MOBILENETV1_FUZZ_LOG"):  # a long run counts what it generated
+        with open(os.environ["MOBILENETV1_FUZZ_LOG"], "a", encoding="utf-8") as log:
+            log.write("".join(f"file {fmt} {len(data)}\n" for fmt, data in generated) +
+                      "".join(f"entry {kind}\n" for kind in sorted(odd)))
     for kind in odd:
         if kind == "broken_symlink":
             os.symlink("/nonexistent/x.JPEG", os.path.join(folder, "broken.JPEG"))
