@@ -127,7 +127,11 @@ def _readable_images(dataset_path, groups, damaged_images, workers):
     damaged = check_folder(dataset_path, groups, workers)
     settle(damaged, dataset_path, damaged_images)
     files = [(os.path.join(sub, name), label) for label, (sub, names) in enumerate(groups.items()) for name in names]
-    return [(path, label) for path, label in files if path not in damaged]
+    readable = [(path, label) for path, label in files if path not in damaged]
+    if not readable:
+        raise DatasetError(f"every image in the class folders of {dataset_path} is damaged ({len(damaged)}): "
+                           f"python -m src.image_check {dataset_path} lists them")
+    return readable
 
 
 class LabelledImages:

@@ -175,8 +175,8 @@ def find_damaged(paths, workers=1, on_progress=None, timeout=DECODE_SECONDS):
         return {}
     with tempfile.TemporaryDirectory(prefix="image-check-") as scratch:
         list_file = os.path.join(scratch, "files")
-        with open(list_file, "wb") as f:
-            f.write(b"\0".join(os.fsencode(p) for p in paths))
+        with open(list_file, "wb") as f:  # absolute: the workers run in the scratch folder
+            f.write(b"\0".join(os.fsencode(os.path.abspath(p)) for p in paths))
         todo = queue.Queue()
         for start in range(0, len(paths), CHUNK):
             todo.put((start, min(start + CHUNK, len(paths))))

@@ -262,3 +262,10 @@ def test_cutout_blanks_at_most_one_square_per_training_image(cifar_dirs, seeded)
     assert all(len(zeros) == 0 for zeros in zero_squares(False))
     with pytest.raises(DatasetError, match="cutout_length must be at most image_size"):
         create_dataset1(cifar_dirs[0], True, image_size=32, augmentation=Augmentation(cutout_length=33))
+
+
+def test_a_folder_of_only_damaged_images_is_one_line_even_when_skipping(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOBILENETV1_CACHE", str(tmp_path / "cache"))
+    write_damaged_images(str(tmp_path / "val" / "a"))
+    with pytest.raises(DatasetError, match=r"every image in the class folders of .*val is damaged \(3\)"):
+        create_dataset2(str(tmp_path / "val"), True, damaged_images="skip")

@@ -173,3 +173,12 @@ def test_a_stopped_check_keeps_the_folders_it_finished(tmp_path, cache, monkeypa
                         lambda paths, workers, on_progress=None, timeout=None: checked.append(paths) or real(paths, 1))
     assert check_folder(root, class_folders(root)) == {}
     assert [os.path.basename(os.path.dirname(p)) for p in checked[0]] == ["b", "b"]
+
+
+def test_a_relative_folder_is_read_from_where_the_run_started(tmp_path, cache, monkeypatch):
+    """The workers run in a scratch folder: a relative dataset path still names the user's files."""
+    write_image_folder(str(tmp_path / "train"), classes=("a",), per_class=2)
+    write_damaged_images(str(tmp_path / "train" / "a"))
+    monkeypatch.chdir(tmp_path)
+    assert sorted(check_folder("train", class_folders("train"))) == [
+        os.path.join("a", n) for n in ("cut_in_header.JPEG", "cut_short.JPEG", "empty.JPEG")]
