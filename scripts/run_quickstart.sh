@@ -20,6 +20,9 @@ case "$#:${1:-}" in
     [2-9]*|*:-*) echo "usage: bash scripts/run_quickstart.sh [--full] [OUTPUT_DIR]"; exit 1 ;;
 esac
 if [ "$FULL" = 1 ]; then OUT="${1:-output/fashion_mnist_full}"; else OUT="${1:-output/quickstart}"; fi
+# shellcheck disable=SC1091
+source scripts/lib/common.sh
+set_aside_previous_run "$OUT"
 mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)"
 DATA="$REPO_ROOT/data/fashion_mnist"
 CONFIG="$REPO_ROOT/default_config_fashion_mnist.yaml"

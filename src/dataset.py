@@ -99,6 +99,19 @@ def cifar10_files(dataset_path, do_train):
     return files
 
 
+def check_cifar_labels(dataset_path, files, class_num):
+    """Every label byte of the CIFAR-layout ``files`` below ``class_num``: a label the classifier lacks would
+    one-hot to a zero row and train nothing, without a word."""
+    for name in files:
+        path = os.path.join(dataset_path, name)
+        labels = np.fromfile(path, np.uint8).reshape(-1, CIFAR_RECORD_BYTES)[:, 0]
+        if labels.max() >= class_num:
+            above = int((labels >= class_num).sum())
+            raise DatasetError(f"{path} holds labels up to {labels.max()} ({above} images with a label of "
+                               f"{class_num} or more) but class_num is {class_num}: set --class_num "
+                               f"{labels.max() + 1} or more")
+
+
 def imagenet_folder(dataset_path, class_num=None):
     """Check an ImageNet-style folder (one sub-folder of images per class): {class folder: [image names]}.
 
@@ -199,19 +212,23 @@ def imagenet_eval_ops(image_size):
 
 
 def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
-                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augmentation=None):
+                    num_parallel_workers=8, num_samples=None, stats="cifar10", shard=None, augmentation=None,
+                    class_num=None):
     """CIFAR-10 binary pipeline; images are resized to ``image_size`` (official: 224).
 
     ``stats`` names the normalisation of the data set stored in this layout (CIFAR_FORMAT_STATS).
     ``shard`` = (num_shards, shard_id) reads one part of the data; by default a training pipeline
     in a data-parallel job reads its rank's part. ``augmentation`` (src.augment.Augmentation; default:
     the official random crop after 4 pixels of padding and flip) says how training images are augmented.
+    With ``class_num``, a label of that or more in the files is an error before anything is read.
     """
     augmentation = augmentation or Augmentation()
     if augmentation.cutout_length > image_size:
         raise DatasetError(f"cutout_length must be at most image_size ({image_size}) pixels, "
                            f"got {augmentation.cutout_length}")
     files = cifar10_files(dataset_path, do_train)
+    if class_num is not None:
+        check_cifar_labels(dataset_path, files, class_num)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
     data_set = ds.Cifar10Dataset(dataset_path, usage="train" if do_train else "test", num_samples=num_samples or None,
@@ -277,6 +294,6 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
         kwargs.update(class_num=config.class_num, damaged_images=config.damaged_images)
     else:
         create = create_dataset1
-        kwargs.update(stats=config.dataset)
+        kwargs.update(stats=config.dataset, class_num=config.class_num)
     return create(dataset_folder(config, do_train, dataset_path), do_train, device_num=config.device_num,
                   batch_size=config.batch_size, **kwargs)

@@ -16,7 +16,7 @@ import sys
 
 import mindspore as ms
 
-from src.model_utils.config import flags_given
+from src.model_utils.config import flags_given, value_error
 from src.model_utils.errors import UserInputError
 
 logger = logging.getLogger(__name__)
@@ -44,37 +44,61 @@ def settings_entry(settings):
     return {SETTINGS_ENTRY: json.dumps(settings, sort_keys=True)}
 
 
-def read_settings(path):
-    """The settings a checkpoint records; None for one that records none (official, converted before, older)."""
+def read_settings(path, like=None):
+    """The settings a checkpoint records; None for one that records none (official, converted before, older).
+
+    With ``like`` (a Config), each recorded key is checked against the schema as a flag would be: a damaged or
+    edited entry is one line naming the file and the key.
+    """
     try:
         entry = ms.load_checkpoint(path, choice_func=lambda name: name == SETTINGS_ENTRY).get(SETTINGS_ENTRY)
     except (ValueError, RuntimeError, OSError):
         return None  # the loader of the weights names an unreadable file
-    return json.loads(entry) if isinstance(entry, str) else None
+    if not isinstance(entry, str):
+        return None
+    try:
+        settings = json.loads(entry)
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        raise SettingsConflict(f"{path}: its {SETTINGS_ENTRY} entry is not a JSON object of settings; the file is "
+                               "damaged or was edited")
+    for key in settings if like is not None else ():
+        problem = value_error(key, settings[key], getattr(like, key)) if hasattr(like, key) else "unknown key"
+        if problem:
+            raise SettingsConflict(f"{path}: its {SETTINGS_ENTRY} entry holds {key} {settings[key]!r} ({problem}); "
+                                   "the file is damaged or was edited")
+    return settings
 
 
 def _source(key, given, config_path):
     return "flag" if key in given else f"YAML {os.path.basename(config_path)}" if config_path else "YAML"
 
 
-def apply_checkpoint_settings(config, path, argv=None, log=logger.info):
+def apply_checkpoint_settings(config, path, argv=None, log=logger.info, resume=False):
     """Set the APPLIED keys of ``config`` from the checkpoint ``path`` where the command line ``argv`` does not set
     them; log one line naming each setting and where it came from; return {key: source}.
 
     A flag that contradicts the checkpoint is a SettingsConflict (network, normalisation, the image size of stored
-    32x32 data sets) or a warning (the image size of ImageNet-style photos).
+    32x32 data sets) or a warning (the image size of ImageNet-style photos). ``resume``: every RECORDED key is
+    applied, and any contradicting flag is a SettingsConflict (a resumed run goes on as it started).
     """
     given = flags_given(sys.argv[1:] if argv is None else argv)
-    recorded = read_settings(path)
+    recorded = read_settings(path, like=config)
     yaml_path = getattr(config, "config_path", None)
     sources = {}
-    for key in APPLIED:
+    keys = RECORDED if resume else APPLIED
+    for key in keys:
         value = getattr(config, key)
         if recorded is None or key not in recorded:
             sources[key] = _source(key, given, yaml_path)
             continue
         trained = recorded[key]
         if key in given and value != trained:
+            if resume:
+                raise SettingsConflict(f"--{key} {value} contradicts {path}, whose run was started with {key} "
+                                       f"{trained}: drop the flag to resume it, or start a new run in another "
+                                       "--save_checkpoint_path")
             if key in NETWORK + NORMALISATION:
                 raise SettingsConflict(f"--{key} {value} contradicts {path}, trained with {key} {trained}: drop the "
                                        f"flag (the checkpoint's value is used), or use a checkpoint trained with it")
@@ -92,7 +116,7 @@ def apply_checkpoint_settings(config, path, argv=None, log=logger.info):
     if recorded is not None and config.eval_flip and recorded.get("train_augment") == "none":
         logger.warning("eval_flip: %s was trained without flips (train_augment none); mirrored views lower its "
                        "scores", path)
-    settings = ", ".join(f"{key} {getattr(config, key)} ({sources[key]})" for key in APPLIED)
+    settings = ", ".join(f"{key} {getattr(config, key)} ({sources[key]})" for key in keys)
     note = "" if recorded is not None else " (the checkpoint records none: an official or older one)"
     log(f"settings{note}: {settings}")
     return sources

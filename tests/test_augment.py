@@ -87,20 +87,32 @@ def test_every_policy_changes_training_images_of_both_pipelines(pipeline, policy
 
 
 @pytest.mark.parametrize("policy, message", [
-    ("randaug-m11", "M 11 is above the top magnitude 10; M counts on mindcv's 0-10 scale"),
+    ("randaug-m11", r"M 11 is above the top magnitude 10 \(-mmax, default 10\); M counts on mindcv.s 0-10 scale"),
     ("randaug-m30", "M 30 is above the top magnitude 10"), ("randaug-m9-n0", "n must be at least 1"),
     ("randaug-m9-mstd", "section 'mstd' is not <key><number>"), ("randaug-m9-x3", "unknown section 'x'"),
     ("randaug-m9-w1", "only the weights w0 exist"), ("RandAug-m9", "unknown policy"),
     ("autoaugment", "unknown policy"), ("autoaug-imagenet", "section 'imagenet' is not"),
-    ("trivialaugwide-m0", "m must be at least 1"), (5, "is not a string")])
+    ("trivialaugwide-m0", "m must be 1 to 31"), ("trivialaugwide-m50", "m must be 1 to 31"),
+    ("randaug-m9-n14-w0", "drawn without replacement from the 13 of non-zero weight"),
+    ("randaug-m20-mmax20", "Solarize at magnitude 20 fails"), ("randaug-m15", "M 15 is above the top magnitude 10"),
+    (5, "is not a string")])
 def test_unreadable_policy_is_a_dataset_error_before_any_data_is_read(policy, message):
     with pytest.raises(DatasetError, match=r"auto_augment: .*" + message):
         create_dataset1("/no/such/folder", True, augmentation=Augmentation(auto_augment=policy))
 
 
-def test_randaug_allows_magnitudes_above_10_only_with_mmax():
-    policy = policies.build_policy("randaug-m15-mmax20")
-    assert {op.magnitude for op in policy.ops} == {15} and {op.level_max for op in policy.ops} == {20}
+def test_mmax_below_10_caps_the_drawn_magnitudes():
+    policy = policies.build_policy("randaug-m6-mmax6-mstd1")
+    assert {op.level_max for op in policy.ops} == {6}
+    assert max(policy.ops[0].draw_magnitude(np.random.default_rng(i)) for i in range(200)) == 6
+
+
+def test_trivialaugwide_m_is_the_top_of_the_uniform_magnitude():
+    """m5 draws magnitudes on [0, 5] of the 0-31 scale: rotations up to 135 * 5 / 31 degrees (mindcv's m does
+    nothing: it scales by m)."""
+    rotate = next(op for op in policies.build_policy("trivialaugwide-m5").ops if op.name == "Rotate")
+    angles = [abs(rotate.argument(np.random.default_rng(i))) for i in range(500)]
+    assert max(angles) <= 135 * 5 / 31 + 1e-9 and max(angles) > 0.9 * 135 * 5 / 31
 
 
 def _mindcv_argument(name, magnitude, hparams):

@@ -324,3 +324,14 @@ def test_list_values_are_checked_for_length_range_and_order():
     assert "list of 2" in value_problem([0.1], entry)
     assert "in (0, 1]" in value_problem([0.0, 0.3], entry)
     assert "increasing order" in value_problem([0.3, 0.1], entry)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lr_end", "0.5", "--lr_max", "0.01"], "lr_end 0.5 is above lr_max 0.01"),
+    (["--auto_augment", "randaug-m9-n14-w0"], "drawn without replacement from the 13 of non-zero weight"),
+    (["--auto_augment", "randaug-m20-mmax20"], "Solarize at magnitude 20 fails"),
+    (["--auto_augment", "trivialaugwide-m50"], "m must be 1 to 31")])
+def test_values_whose_meaning_fails_are_refused_when_the_config_is_read(args, message, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        get_config(args)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err

@@ -269,3 +269,11 @@ def test_a_folder_of_only_damaged_images_is_one_line_even_when_skipping(tmp_path
     write_damaged_images(str(tmp_path / "val" / "a"))
     with pytest.raises(DatasetError, match=r"every image in the class folders of .*val is damaged \(3\)"):
         create_dataset2(str(tmp_path / "val"), True, damaged_images="skip")
+
+
+def test_cifar_labels_beyond_class_num_are_one_line_before_reading(cifar_dirs):
+    """--class_num 5 on ten classes: labels 5-9 would one-hot to zero rows and train nothing."""
+    with pytest.raises(DatasetError, match=r"data_batch_1.bin holds labels up to 9 \(\d+ images with a label of 5 or "
+                                           r"more\) but class_num is 5: set --class_num 10 or more"):
+        create_dataset1(cifar_dirs[0], True, class_num=5)
+    assert create_dataset1(cifar_dirs[0], True, class_num=10, image_size=32).get_dataset_size() > 0

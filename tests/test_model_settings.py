@@ -120,3 +120,26 @@ def test_a_checkpoint_without_settings_loads_as_the_flags_say(trained, cifar_dir
     assert proc.returncode == 0 and RESULT.search(proc.stdout), proc.stderr[-3000:]
     assert "settings (the checkpoint records none: an official or older one): class_num 10 (YAML" in proc.stderr
     assert "width_multiplier 0.25 (flag)" in proc.stderr
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("activation", "gelu", r"activation 'gelu' \(key 'activation' = 'gelu': must be one of"),
+    ("image_size", "abc", r"image_size 'abc' \(key 'image_size': expected int, got 'abc'\)"),
+    ("width_multiplier", -1.0, r"width_multiplier -1.0 \(key 'width_multiplier' = -1.0: must be in"),
+    ("colour", "blue", r"colour 'blue' \(unknown key\)")])
+def test_a_damaged_settings_entry_is_one_line_naming_the_file_and_the_key(tmp_path, trained, cifar_dirs, key, value,
+                                                                         message):
+    import mindspore as ms
+    from src.model_settings import settings_entry
+    folder, _ = trained
+    source = os.path.join(folder, "mobilenetv1-2_3.ckpt")
+    params = ms.load_checkpoint(source)
+    settings = {**read_settings(source), key: value}
+    weights = [{"name": name, "data": p} for name, p in params.items() if isinstance(p, ms.Parameter)]
+    edited = str(tmp_path / "edited.ckpt")
+    ms.save_checkpoint(weights, edited, append_dict=settings_entry(settings))
+    proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--checkpoint_path", edited, cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and re.search(rf"{re.escape(edited)}: its mobilenetv1_settings entry holds {message}",
+                                          errors[0]), proc.stderr[-2000:]

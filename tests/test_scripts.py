@@ -162,6 +162,15 @@ def test_run_train_cpu_runs_in_the_background_with_extra_flags(tmp_path, cifar_d
     assert "training epochs 1-1 of 3 steps, batch 32, image 32, width 0.25" in text, text[-3000:]
     assert "epoch: 1 step: 3/3, loss is" in text and text.rstrip().endswith("checkpoints: ./")
     assert (tmp_path / "train" / "mobilenetv1-1_3.ckpt").is_file()
+    # the same command again: the first run's folder is kept aside whole, the second starts in an empty train/
+    first = (tmp_path / "train" / "mobilenetv1-1_3.ckpt").read_bytes()
+    proc = run_script("run_train_cpu.sh", ["cifar10", cifar_dirs[0], *TINY_MODEL, "--epoch_size", "1",
+                                           "--num_samples", "96"], tmp_path, env=script_env(FOREGROUND="1"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    kept = re.search(r"the previous run in \S+/train is kept in (\S+/train\.\d{8}-\d{6})", proc.stdout)
+    assert kept, proc.stdout
+    assert open(os.path.join(kept[1], "mobilenetv1-1_3.ckpt"), "rb").read() == first
+    assert (tmp_path / "train" / "mobilenetv1-1_3.ckpt").is_file()
 
 
 def test_run_eval_cpu_runs_in_the_background_with_extra_flags(tmp_path, cifar_dirs, trained):

@@ -1,6 +1,7 @@
 """Training a user can trust: exact resume, interruption, divergence, validation, records, bad output folders."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -206,3 +207,34 @@ def test_fine_tuning_from_other_class_count_through_train_py(tmp_path, cifar_dir
     proc = train(str(tmp_path), cifar_dirs, "--epoch_size", "1", "--pre_trained", source)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "classifier is re-initialised" in proc.stderr
+
+
+def _recorded(path):
+    from src.model_settings import read_settings
+    return read_settings(path)
+
+
+def test_resume_goes_on_with_the_settings_the_run_started_with(tmp_path, cifar_dirs):
+    """A run started with --activation relu, resumed without the flag, goes on with relu (the YAML says relu6);
+    resumed with a contradicting flag, it stops in one line naming the key."""
+    folder = str(tmp_path)
+    assert train(folder, cifar_dirs, "--epoch_size", "1", "--activation", "relu").returncode == 0
+    proc = train(folder, cifar_dirs, "--epoch_size", "2", "--resume", "auto")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _recorded(os.path.join(folder, "mobilenetv1-2_4.ckpt"))["activation"] == "relu"
+    proc = train(folder, cifar_dirs, "--epoch_size", "3", "--resume", "auto", "--activation", "relu6")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert re.search(r"^error: --activation relu6 contradicts \S+mobilenetv1-2_4.ckpt, whose run was started "
+                     r"with activation relu", proc.stderr, re.M), proc.stderr[-2000:]
+
+
+def test_a_new_run_into_another_runs_folder_is_refused_and_nothing_is_touched(tmp_path, cifar_dirs):
+    folder = str(tmp_path)
+    assert train(folder, cifar_dirs, "--epoch_size", "2").returncode == 0
+    before = {name: os.path.getmtime(os.path.join(folder, name)) for name in os.listdir(folder)}
+    proc = train(folder, cifar_dirs, "--epoch_size", "1")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "holds the checkpoints of another run (mobilenetv1-1_4.ckpt, mobilenetv1-2_4.ckpt)" \
+        in errors[0] and "--resume auto" in errors[0] and "new --save_checkpoint_path" in errors[0]
+    assert {name: os.path.getmtime(os.path.join(folder, name)) for name in os.listdir(folder)} == before

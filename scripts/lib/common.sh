@@ -50,10 +50,23 @@ config_for() {
     esac
 }
 
+# set_aside_previous_run DIR ARGS...: a DIR that holds another run's checkpoints is renamed DIR.<date-time>
+# (said in one line) so that a new run starts in an empty DIR; not when ARGS resume that run (--resume)
+set_aside_previous_run() {
+    local dir="$1" kept; shift
+    case " $* " in *" --resume "*|*" --resume="*) return 0 ;; esac
+    if [ -d "$dir" ] && find "$dir" -maxdepth 2 -name 'mobilenetv1-*.ckpt' -print -quit | grep -q .; then
+        kept="$dir.$(date +%Y%m%d-%H%M%S)"
+        mv "$dir" "$kept" || die "cannot move the previous run in $dir aside"
+        echo "the previous run in $dir is kept in $kept"
+    fi
+}
+
 # launch WORK_DIR LOG_FILE command... : run in WORK_DIR, output to LOG_FILE, in the background
-# unless FOREGROUND=1 (then wait and return the command's exit code)
+# unless FOREGROUND=1 (then wait and return the command's exit code); a previous run there is set aside
 launch() {
     local work_dir="$1" log_file="$2"; shift 2
+    set_aside_previous_run "$work_dir" "$@"
     mkdir -p "$work_dir" || die "cannot create $work_dir"
     cd "$work_dir" || die "cannot enter $work_dir"
     env > env.log

@@ -5,8 +5,9 @@
   probability 0.5, at a magnitude drawn per operation from N(M, S) (S > 100: uniform on [0, M]; mindcv's
   default S is 0.5), clipped to [0, X] (default 10). M counts on mindcv's and timm's 0-10 scale.
 * ``trivialaugwide[-m<M>]``: TrivialAugmentWide, one operation always applied at a magnitude uniform on
-  [0, M] (default 31) in the wider ranges; as in mindcv its translations (up to 0.15 of the side) are not
-  negated, so they always move the image right or down.
+  [0, M] of the wider ranges' 0-31 scale (default and top 31; mindcv scales by M instead, so that its M
+  changes nothing); as in mindcv its translations (up to 0.15 of the side) are not negated, so they
+  always move the image right or down.
 * ``autoaug[-mstd<S>]`` / ``autoaugr``: the ImageNet AutoAugment policy (magnitude noise S, default 0.5).
 * ``autoaug-cifar10`` / ``autoaug-svhn`` (this repository's): torchvision's learned CIFAR-10 and SVHN
   policies, their magnitude bins 0..9 spread over the 0-10 scale.
@@ -104,13 +105,13 @@ class AugmentOp:
 
     With ``std`` > 0 each call draws the magnitude from N(magnitude, std) (``std`` inf: uniform on
     [0, magnitude]) and clips it to [0, ``level_max``]; the argument is the level function at
-    magnitude / ``scale`` (10, or the TrivialAugmentWide top).
+    magnitude / ``scale`` (10, or 31 for TrivialAugmentWide's wider ranges).
     """
 
     def __init__(self, name, prob, magnitude, std=0.0, level_max=LEVEL_MAX, wide=False):
         self.name, self.prob, self.magnitude, self.std = name, prob, magnitude, std
         self.level_max, self.wide = level_max, wide
-        self.scale = level_max if wide else LEVEL_MAX
+        self.scale = WIDE_LEVEL_MAX if wide else LEVEL_MAX
 
     def draw_magnitude(self, rng):
         magnitude = self.magnitude
@@ -250,8 +251,8 @@ def rand_augment(policy):
     magnitude = int(float(sections.get("m", LEVEL_MAX)))
     level_max = int(float(sections.get("mmax", LEVEL_MAX)))
     if magnitude > level_max:
-        raise PolicyError(f"{policy!r}: M {magnitude} is above the top magnitude {level_max}; M counts on "
-                          f"mindcv's 0-10 scale (add -mmax<X> to allow more)")
+        raise PolicyError(f"{policy!r}: M {magnitude} is above the top magnitude {level_max} (-mmax, default "
+                          f"{LEVEL_MAX}); M counts on mindcv's 0-{LEVEL_MAX} scale")
     num_ops = int(float(sections.get("n", 2)))
     if num_ops < 1:
         raise PolicyError(f"{policy!r}: n must be at least 1")
@@ -265,6 +266,9 @@ def rand_augment(policy):
     if "w" in sections:
         weights = np.array([CHOICE_WEIGHTS[name] for name in RANDAUG_OPS])
         weights = weights / weights.sum()
+    if weights is not None and num_ops > np.count_nonzero(weights):
+        raise PolicyError(f"{policy!r}: with w0 the {num_ops} operations are drawn without replacement from the "
+                          f"{np.count_nonzero(weights)} of non-zero weight; use n of at most that")
     return RandAugment(ops, num_ops, weights)
 
 
@@ -272,8 +276,8 @@ def trivial_augment_wide(policy):
     sections = _sections(policy, "trivialaugwide")
     _only(policy, sections, ("m",))
     top = int(float(sections.get("m", WIDE_LEVEL_MAX)))
-    if top < 1:
-        raise PolicyError(f"{policy!r}: m must be at least 1")
+    if not 1 <= top <= WIDE_LEVEL_MAX:
+        raise PolicyError(f"{policy!r}: m must be 1 to {WIDE_LEVEL_MAX} (the top of the wide ranges' scale)")
     return TrivialAugmentWide([AugmentOp(name, 1.0, top, math.inf, top, wide=True) for name in RANDAUG_OPS])
 
 
@@ -295,9 +299,42 @@ _TORCHVISION_NAMES = {**{name: f"{name}Increasing" for name in ("Color", "Contra
                       "Solarize": "SolarizeIncreasing"}
 
 
+def _operations(built):
+    if isinstance(built, AutoAugment):
+        return [op for sub in built.sub_policies for op in sub]
+    return built.ops
+
+
+def try_policy(policy, built):
+    """Every operation of ``built`` at the lowest and the highest magnitude it can draw, on a small image, and
+    the whole policy on it a few times: a string whose policy would fail at some batch fails here, naming it."""
+    image = np.arange(16 * 16 * 3, dtype=np.uint8).reshape(16, 16, 3)
+    fill = (128, 128, 128)
+    for op in _operations(built):
+        highest = op.level_max if op.std > 0 else min(op.magnitude, op.level_max)
+        level = LEVEL_ARGUMENT.get(op.name)
+        for magnitude in (0.0, highest):
+            for seed in (0, 1):  # some level functions negate at random
+                argument = None if level is None else level(magnitude / op.scale, op.wide, np.random.default_rng(seed))
+                try:
+                    _APPLY[op.name](argument)(fill)(image)
+                except (RuntimeError, ValueError, TypeError) as err:
+                    raise PolicyError(f"{policy!r}: {op.name} at magnitude {magnitude:g} fails "
+                                      f"({str(err).splitlines()[0]}); lower M (or -mmax)") from err
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        built(image, rng, fill)
+
+
 def build_policy(policy):
-    """The policy an ``auto_augment`` string names (a callable ``(uint8 HWC image, rng, fill) -> image``);
-    PolicyError if the string names none."""
+    """The policy an ``auto_augment`` string names (a callable ``(uint8 HWC image, rng, fill) -> image``),
+    tried on an image (``try_policy``); PolicyError if the string names none or its policy fails."""
+    built = _build(policy)
+    try_policy(policy, built)
+    return built
+
+
+def _build(policy):
     head = policy.split("-")[0]
     if head == "randaug":
         return rand_augment(policy)

@@ -227,6 +227,18 @@ def _check_unknown_flags(parser, unknown, keys):
         parser.error(f"{flag}: unknown flag; {hint}")
 
 
+def value_error(key, value, like):
+    """Why ``value`` is not a valid ``key`` (its type as ``like``'s, then the schema's choices or range); None if
+    it is. For values read from files other than the YAML: a checkpoint's settings entry."""
+    try:
+        value = _check_value(key, value, like)
+    except ConfigError as err:
+        return str(err)
+    entry = load_schema().get(key, {})
+    problem = value_problem(value, entry)
+    return f"key '{key}' = {value!r}: {problem}" if problem else None
+
+
 def flags_given(argv):
     """The keys set on the command line (``--key value`` or ``--key=value``), as opposed to the YAML."""
     return {arg[2:].split("=", 1)[0] for arg in argv if arg.startswith("--")}
@@ -254,4 +266,19 @@ def get_config(argv=None, description="MobileNetV1"):
         if problem:
             source = "command line" if key in given else config_path
             parser.error(f"key '{key}' = {value!r} ({source}): {problem}")
+    for problem in _meaning_problems(args):
+        parser.error(problem)
     return Config(vars(args))
+
+
+def _meaning_problems(args):
+    """What is wrong with values that pass their own range but not their meaning together or in use."""
+    if getattr(args, "lr_end", 0) > getattr(args, "lr_max", float("inf")):
+        yield (f"lr_end {args.lr_end} is above lr_max {args.lr_max}: the schedule would rise to lr_end; lower "
+               "--lr_end or raise --lr_max")
+    if getattr(args, "auto_augment", ""):
+        from src.augment.policies import POLICY_FORMS, PolicyError, build_policy  # loads MindSpore's vision ops
+        try:
+            build_policy(args.auto_augment)
+        except PolicyError as err:
+            yield f"key 'auto_augment': {err}; use {POLICY_FORMS}, or \"\" for none"

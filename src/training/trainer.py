@@ -21,12 +21,12 @@ from src.training.ema import EMAUpdater, WeightEMA
 from src.evaluator import Validator, accuracy_metrics
 from src.lr_generator import get_lr
 from src.mobilenet_v1 import create_network
-from src.model_settings import recorded_settings, settings_entry
+from src.model_settings import apply_checkpoint_settings, recorded_settings, settings_entry
 from src.model_utils.atomic_write import WriteError
 from src.model_utils.errors import Interrupted, UserInputError
 from src.cpu_kernels.momentum import MomentumCPU
 from src.training.optimizer import create_optimizer
-from src.training.run_state import RunState, list_epoch_checkpoints
+from src.training.run_state import RunState, best_checkpoint_name, list_epoch_checkpoints
 from src.training.train_step import (accumulation_steps, build_train_step, lr_per_batch, optimizer_step_of,
                                      optimizer_steps_per_epoch, register_accumulation, uses_train_step)
 
@@ -76,6 +76,18 @@ def resume_checkpoint(config, ckpt_dir):
         logger.info("--resume auto: no checkpoint in %s, starting from scratch", ckpt_dir)
         return None
     return found[-1][1]
+
+
+def refuse_another_runs_checkpoints(ckpt_dir):
+    """A new run never writes among another run's checkpoints: its pruning, ``best`` and a later ``--resume auto``
+    would take the two for one run."""
+    found = [os.path.basename(path) for _, path in list_epoch_checkpoints(ckpt_dir)]
+    if os.path.isfile(os.path.join(ckpt_dir, best_checkpoint_name())):
+        found.append(best_checkpoint_name())
+    if found:
+        listed = ", ".join(found[-3:]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        raise UserInputError(f"{ckpt_dir} holds the checkpoints of another run ({listed}): continue that run with "
+                             "--resume auto, or give this one a new --save_checkpoint_path")
 
 
 def build_model(config, net, lr):
@@ -171,6 +183,11 @@ def train(config, rank=0, distributed=False):
                              "and --eval_dataset_path, or use latest_k")
     ckpt_dir = checkpoint_dir(config, rank, distributed)
     ensure_writable(ckpt_dir)
+    resume_from = resume_checkpoint(config, ckpt_dir) if config.resume else None
+    if resume_from:
+        apply_checkpoint_settings(config, resume_from, resume=True)
+    else:
+        refuse_another_runs_checkpoints(ckpt_dir)
     dataset = create_dataset_from_config(config, do_train=True)
     eval_dataset = None
     if config.eval_interval > 0:
@@ -187,12 +204,14 @@ def train(config, rank=0, distributed=False):
                     config.pre_trained, len(untouched))
     lr = get_lr(config.lr_init, config.lr_end, config.lr_max, config.warmup_epochs, config.epoch_size,
                 optimizer_steps_per_epoch(steps, config), config.lr_decay_mode)
+    if config.warmup_epochs > config.epoch_size:
+        logger.warning("warmup_epochs %s is longer than the training (epoch_size %d): the LR peaks at %.4g, not at "
+                       "lr_max %s", config.warmup_epochs, config.epoch_size, float(lr.max()), config.lr_max)
     model, opt, amp_level = build_model(config, net, lr)
     ema = WeightEMA(net, config.ema_decay) if config.ema else None
     run_state = run_state_of(config, net, opt, model.train_network, ema)
 
     start_step = config.pretrain_epoch_size * steps
-    resume_from = resume_checkpoint(config, ckpt_dir) if config.resume else None
     if resume_from:
         start_step = run_state.resume(resume_from)
         logger.info("resuming from %s at epoch %d, step %d", resume_from, start_step // steps + 1,
