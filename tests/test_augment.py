@@ -531,7 +531,8 @@ def test_config_keys_reach_the_training_pipeline_only(cifar_dirs):
     assert plain.policy() is None and plain.box_ops() == [] and plain.batch_map(1.0, [0] * 3, [1] * 3) is None
 
 
-def test_a_bad_option_in_the_config_stops_the_run_before_any_data_is_read():
-    config = _config("--dataset_path", "/no/such/folder", "--auto_augment", "randaug-x")
-    with pytest.raises(DatasetError, match="auto_augment: 'randaug-x': section 'x' is not <key><number>"):
-        create_dataset_from_config(config, True)
+def test_a_bad_option_in_the_config_stops_the_run_when_the_config_is_read(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        _config("--dataset_path", "/no/such/folder", "--auto_augment", "randaug-x")
+    assert stopped.value.code == 2
+    assert "key 'auto_augment': 'randaug-x': section 'x' is not <key><number>" in capsys.readouterr().err

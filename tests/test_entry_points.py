@@ -143,7 +143,7 @@ def test_air_export_off_ascend_is_a_clear_error(trained):
 
 
 def test_eval_with_checkpoint_of_other_class_count(trained, cifar_dirs, tmp_path):
-    """The checkpoint's recorded class count names the conflict; without the record the shapes still do."""
+    """The checkpoint's recorded class count names the conflict; without the record, the data set's labels do."""
     out, _ = trained
     ckpt = os.path.join(out, "mobilenetv1-2_3.ckpt")
     proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--class_num", "5", "--checkpoint_path",
@@ -156,7 +156,7 @@ def test_eval_with_checkpoint_of_other_class_count(trained, cifar_dirs, tmp_path
                        bare)
     proc = run_entry_point("eval.py", "--dataset_path", cifar_dirs[1], "--class_num", "5", "--checkpoint_path",
                            bare, *SMALL)
-    assert proc.returncode == 1 and "It has 10 classes, the config 5" in proc.stderr
+    assert proc.returncode == 1 and "holds labels up to 9" in proc.stderr and "class_num is 5" in proc.stderr
 
 
 @pytest.mark.parametrize("script,typo,meant", [("eval.py", "--checkpoint_pth", "--checkpoint_path"),
