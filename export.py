@@ -12,14 +12,15 @@ from src.model_utils.entry import run_entry
 
 
 def main(config):
-    from src.deploy.exporter import export_model
+    from src.deploy.exporter import export_input_shape, export_model
+    from src.model_settings import export_sidecar
     from src.model_settings import apply_checkpoint_settings
     from src.model_utils.context import init_context
 
     apply_checkpoint_settings(config, config.ckpt_file)
     init_context(config, exportable=True)
     path, diff = export_model(config)
-    print(f"exported: {path}", flush=True)
+    print(f"exported: {path} (input {export_input_shape(config)}; settings in {export_sidecar(path)})", flush=True)
     if diff is not None:
         print(f"verified: max abs difference to the checkpoint's network {diff:.3g} (tolerance 1e-4)", flush=True)
 

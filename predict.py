@@ -13,6 +13,7 @@ from src.model_utils.entry import run_entry
 
 def main(config):
     import logging
+    import os
 
     from src.deploy.prediction_report import Progress, ResultsFile
     from src.deploy.predictor import Prediction, damaged_files, image_files, make_model
@@ -23,7 +24,7 @@ def main(config):
     from src.model_utils.errors import DatasetError
 
     logger = logging.getLogger("predict")
-    if config.model_path.endswith(".ckpt"):
+    if os.path.isfile(config.model_path):  # a checkpoint's settings, or an export's settings file
         apply_checkpoint_settings(config, config.model_path)
     init_context(config)
     files = image_files(config.image_path, config.recursive)

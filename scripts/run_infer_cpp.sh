@@ -54,6 +54,7 @@ export HARNESS_OUT
 step build build.log bash "$REPO_ROOT/ascend310_infer/build.sh"
 MS_PATH="$(cat "$HARNESS_OUT/mindspore_path.txt")"
 export LD_LIBRARY_PATH="$MS_PATH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+MODEL_GIVEN="$MODEL"
 if [ "${MODEL##*.}" = "onnx" ]; then
     [ -x "$HARNESS_OUT/convert_onnx" ] || die "this MindSpore build has no ONNX converter: pass a MINDIR"
     step convert convert.log "$HARNESS_OUT/convert_onnx" "$MODEL" "$WORK/mobilenetv1_lite"
@@ -66,8 +67,10 @@ if [ "$DATASET" = "imagenet2012" ]; then  # JPEG class folders: decoded and prep
             --label_file "$WORK/labels.json")
     LABELS="$WORK/labels.json"
 else
+    SETTINGS=()  # the export's own settings (image size, normalisation), when export.py wrote them beside it
+    if [ -f "$MODEL_GIVEN.json" ]; then SETTINGS=(--ckpt_file "$MODEL_GIVEN"); fi
     step preprocess preprocess.log python "$REPO_ROOT/preprocess.py" --dataset_path "$DATASET_PATH" \
-        --result_path "$WORK/preprocess_Result" --device_target CPU "${EXTRA[@]}"
+        --result_path "$WORK/preprocess_Result" --device_target CPU "${SETTINGS[@]}" "${EXTRA[@]}"
     INPUTS=(--input0_path "$WORK/preprocess_Result/00_data")
     LABELS="$WORK/preprocess_Result/labels.json"
 fi

@@ -18,7 +18,7 @@ import mindspore.dataset.transforms as C2
 import mindspore.dataset.vision as C
 
 from src.augment import Augmentation
-from src.dataset_specs import (CIFAR_FORMAT_STATS, CIFAR_RECORD_BYTES, CIFAR_RECORDS_PER_FILE, CIFAR_SIDE,
+from src.dataset_specs import (CIFAR_FORMAT_STATS, CIFAR_RECORD_BYTES, CIFAR_RECORDS_PER_FILE, CIFAR_SIDE, CLASS_NAMES,
                                CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, IMAGENET_EVAL_DIR, IMAGENET_MEAN, IMAGENET_STD,
                                IMAGENET_TRAIN_DIR, STORED_BORDER)
 from src.image_check import check_folder, settle
@@ -132,14 +132,29 @@ def imagenet_folder(dataset_path, class_num=None):
     return groups
 
 
-def _readable_images(dataset_path, groups, damaged_images, workers):
-    """[(relative path, label)] of the images a run reads, labelled by class folder in sorted order.
+def class_labels(dataset_path, groups, class_names):
+    """{class folder: label}: its place in ``class_names`` (a checkpoint's classes), else in sorted order. A folder
+    the model has no class for is an error; a class with no folder here is fine (its label is just unused)."""
+    if not class_names:
+        return {sub: label for label, sub in enumerate(groups)}
+    unknown = [sub for sub in groups if sub not in class_names]
+    if unknown:
+        shown = ", ".join(class_names[:5]) + (" ..." if len(class_names) > 5 else "")
+        raise DatasetError(f"{dataset_path}: class folder{'s' if len(unknown) > 1 else ''} "
+                           f"{', '.join(printable(u) for u in unknown[:3])} {'are' if len(unknown) > 1 else 'is'} "
+                           f"not among the {len(class_names)} classes the model was trained on ({shown}): remove "
+                           "or rename it, or use a model trained with it")
+    return {sub: class_names.index(sub) for sub in groups}
+
+
+def _readable_images(dataset_path, groups, damaged_images, workers, labels):
+    """[(relative path, label)] of the images a run reads, labelled by ``labels`` ({class folder: label}).
 
     Damaged images stop the run (``damaged_images`` "error") or are left out with a warning ("skip").
     """
     damaged = check_folder(dataset_path, groups, workers)
     settle(damaged, dataset_path, damaged_images)
-    files = [(os.path.join(sub, name), label) for label, (sub, names) in enumerate(groups.items()) for name in names]
+    files = [(os.path.join(sub, name), labels[sub]) for sub, names in groups.items() for name in names]
     readable = [(path, label) for path, label in files if path not in damaged]
     if not readable:
         raise DatasetError(f"every image in the class folders of {dataset_path} is damaged ({len(damaged)}): "
@@ -247,19 +262,21 @@ def create_dataset1(dataset_path, do_train, device_num=1, batch_size=32, *, imag
 
 def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, image_size=224,
                     num_parallel_workers=8, num_samples=None, shard=None, augmentation=None, class_num=None,
-                    damaged_images="error"):
+                    damaged_images="error", class_names=None):
     """ImageNet class-folder pipeline (read, random-resized crop / resize + center crop, normalise).
 
     The files listed and read are those of src/image_files.py, the one reader. Every image is first read
     once by the check (src/image_check.py, cached): damaged ones stop the run before its first step, or
     are left out with ``damaged_images`` "skip". More class folders than ``class_num`` is an error.
+    ``class_names`` (a checkpoint's, in label order) labels each folder by its name (``class_labels``).
     ``augmentation`` (src.augment.Augmentation) adds the training options, as in create_dataset1.
     """
     augmentation = augmentation or Augmentation()
     groups = imagenet_folder(dataset_path, class_num)
     workers = clamp_workers(num_parallel_workers)
     num_shards, shard_id = _shard_for(do_train, device_num, shard)
-    files = _readable_images(dataset_path, groups, damaged_images, workers)
+    files = _readable_images(dataset_path, groups, damaged_images, workers,
+                             class_labels(dataset_path, groups, class_names))
     data_set = ds.GeneratorDataset(LabelledImages(dataset_path, files), ["image", "label"], shuffle=do_train,
                                    num_samples=num_samples or None, num_shards=num_shards, shard_id=shard_id,
                                    num_parallel_workers=workers, python_multiprocessing=False)
@@ -269,6 +286,14 @@ def create_dataset2(dataset_path, do_train, device_num=1, batch_size=32, *, imag
         return _finish(data_set, do_train, batch_size, workers, imagenet_eval_ops(image_size), [], None)
     return _finish(data_set, do_train, batch_size, workers, augmentation.imagenet_geometry(image_size),
                    _imagenet_normalise(), augmentation.batch_map(1.0, IMAGENET_MEAN, IMAGENET_STD, shard_id or 0))
+
+
+def training_class_names(config):
+    """The classes a training run learns, in label order: its class folders (sorted), or the data set's names."""
+    if config.dataset == "imagenet2012":
+        folder = dataset_folder(config, True)
+        return list(class_folders(folder)) if os.path.isdir(folder) else None
+    return list(CLASS_NAMES.get(config.dataset, [])) or None
 
 
 def dataset_folder(config, do_train, dataset_path=None):
@@ -291,7 +316,8 @@ def create_dataset_from_config(config, do_train, dataset_path=None):
               "augmentation": Augmentation.from_config(config) if do_train else None}
     if config.dataset == "imagenet2012":
         create = create_dataset2
-        kwargs.update(class_num=config.class_num, damaged_images=config.damaged_images)
+        kwargs.update(class_num=config.class_num, damaged_images=config.damaged_images,
+                      class_names=getattr(config, "class_names", None))
     else:
         create = create_dataset1
         kwargs.update(stats=config.dataset, class_num=config.class_num)

@@ -11,6 +11,7 @@ import mindspore as ms
 from mindspore import Tensor
 from PIL import Image
 
+from src.dataset_specs import CLASS_NAMES
 from src.deploy.exporter import run_exported
 from src.mobilenet_v1 import MobileNetV1
 from src.model_utils.errors import UserInputError
@@ -266,3 +267,70 @@ def test_harness_sources_compile_for_aarch64(tmp_path, build_env, source):
                            "-o", str(tmp_path / "out.o")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "out.o").read_bytes()[18] == 183  # EM_AARCH64
+
+
+@pytest.fixture(scope="module")
+def fashion_28(tmp_path_factory, cifar_dirs):
+    """A Fashion-MNIST-style run at image size 28 (the documented recipe's crop), exported with export.py's
+    defaults: MINDIR and ONNX of the YAML's batch size, each with its settings file."""
+    out = tmp_path_factory.mktemp("fashion_28")
+    proc = run_entry_point("train.py", "--dataset", "fashion_mnist", "--dataset_path", cifar_dirs[0], *SMALL[:4],
+                           "--image_size", "28", "--num_samples", "64", "--batch_size", "16", "--epoch_size", "1",
+                           "--save_checkpoint_path", out, cwd=out)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = str(out / "mobilenetv1-1_4.ckpt")
+    for file_format in ("MINDIR", "ONNX"):
+        proc = run_entry_point("export.py", "--dataset", "fashion_mnist", "--ckpt_file", ckpt, "--file_name",
+                               out / "model", "--file_format", file_format, "--device_target", "CPU", cwd=out)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        suffix = file_format.lower()
+        assert re.search(rf"^exported: \S+model\.{suffix} \(input \[128, 3, 28, 28\]; settings in \S+model\.{suffix}"
+                         r"\.json\)$", proc.stdout, re.M), proc.stdout
+    (out / "images").mkdir()
+    for i in range(3):
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (28, 28), dtype=np.uint8)).save(
+            out / "images" / f"g{i}.png")
+    return out, ckpt
+
+
+def _top5(proc):
+    return re.findall(r"  \d\. (.+) \(class (\d)\): ([0-9.]+)", proc.stdout)
+
+
+def test_predict_takes_an_exports_size_normalisation_and_classes_from_its_settings(fashion_28):
+    """No --dataset, no size flag: the MINDIR and the ONNX (batch 128, 3 images padded) answer as the checkpoint,
+    with Fashion-MNIST's class names; the export alone fed 32x32 with CIFAR-10's names before."""
+    out, ckpt = fashion_28
+    answers = []
+    for model in (ckpt, str(out / "model.mindir"), str(out / "model.onnx")):
+        proc = run_entry_point("predict.py", "--model_path", model, "--image_path", out / "images",
+                               "--device_target", "CPU", cwd=out)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        answers.append(_top5(proc))
+    assert len(answers[0]) == 15 and {name for name, _, _ in answers[0]} <= set(CLASS_NAMES["fashion_mnist"])
+    for other in answers[1:]:
+        assert [a[:2] for a in other] == [a[:2] for a in answers[0]]
+        assert all(abs(float(a[2]) - float(b[2])) < 2e-4 for a, b in zip(other, answers[0]))
+
+
+def test_preprocess_takes_an_exports_settings_and_refuses_a_missing_file(fashion_28, cifar_dirs, tmp_path):
+    out, _ = fashion_28
+    proc = run_entry_point("preprocess.py", "--dataset_path", cifar_dirs[1], "--ckpt_file", out / "model.mindir",
+                           "--result_path", tmp_path / "r", "--num_samples", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    image = np.fromfile(tmp_path / "r" / "00_data" / "img_000000.bin", np.float32)
+    assert image.size == 3 * 28 * 28
+    proc = run_entry_point("preprocess.py", "--dataset_path", cifar_dirs[1], "--ckpt_file", "typo.ckpt",
+                           "--result_path", tmp_path / "r2", cwd=tmp_path)
+    assert proc.returncode == 1 and "error: --ckpt_file: file not found: typo.ckpt" in proc.stderr
+    assert not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize("script, flag, reads", [("predict.py", "--checkpoint_path", "--model_path"),
+                                                 ("eval.py", "--model_path", "--checkpoint_path"),
+                                                 ("export.py", "--checkpoint_path", "--ckpt_file")])
+def test_a_model_flag_the_entry_point_does_not_read_is_named(tmp_path, script, flag, reads):
+    proc = run_entry_point(script, flag, "x.ckpt", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (f"{script}: error: {flag} is not read by {script}: it takes its "
+                                                    f"model file from {reads}")

@@ -130,3 +130,31 @@ def test_predict_skips_and_counts_damaged_images_and_preprocess_stops_or_skips(t
     assert proc.returncode == 0 and "wrote 15 input tensors" in proc.stdout, proc.stderr[-3000:]
     assert len(os.listdir(tmp_path / "pre" / "00_data")) == 15
     assert np.fromfile(tmp_path / "pre" / "00_data" / "img_000000.bin", np.float32).size == 3 * 32 * 32
+
+
+def test_an_evaluation_folder_set_is_labelled_by_class_name_not_by_position(tmp_path):
+    """Trained on class folders c0, c1, c2; evaluated on a folder set without c0 (the same images otherwise):
+    labels stay by name (the positions would shift every label by one); a folder the model lacks is one line."""
+    root = tmp_path / "data"
+    write_image_folder(str(root / "train"), classes=("c0", "c1", "c2"), per_class=4, seed=1)
+    shutil.copytree(root / "train", root / "validation_preprocess")
+    args = ["--dataset", "imagenet2012", "--class_num", "3", "--dataset_path", root, "--device_target", "CPU",
+            "--width_multiplier", "0.25", "--image_size", "32", "--batch_size", "4", "--epoch_size", "1"]
+    proc = run_entry_point("train.py", *args, "--save_checkpoint_path", tmp_path / "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = str(tmp_path / "run" / "mobilenetv1-1_3.ckpt")
+    from src.model_settings import read_settings
+    assert read_settings(ckpt)["class_names"] == ["c0", "c1", "c2"]
+    from src.dataset import create_dataset2
+    shutil.rmtree(root / "validation_preprocess" / "c0")
+    labels = [int(label[0]) for _, label in create_dataset2(str(root / "validation_preprocess"), False, batch_size=1,
+                                                            image_size=32, class_names=["c0", "c1", "c2"])
+              .create_tuple_iterator(output_numpy=True, num_epochs=1)]
+    assert labels == [1] * 4 + [2] * 4
+    proc = run_entry_point("eval.py", *args, "--checkpoint_path", ckpt, cwd=tmp_path)
+    assert proc.returncode == 0 and "result:" in proc.stdout, proc.stderr[-2000:]
+    os.rename(root / "validation_preprocess" / "c2", root / "validation_preprocess" / "c9")
+    proc = run_entry_point("eval.py", *args, "--checkpoint_path", ckpt, cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert re.search(r"^error: \S+validation_preprocess: class folder c9 is not among the 3 classes the model was "
+                     r"trained on \(c0, c1, c2\)", proc.stderr, re.M), proc.stderr[-2000:]

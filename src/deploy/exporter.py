@@ -1,4 +1,6 @@
-"""Export of a checkpoint to a deployable file, written under a temporary name and renamed once it loads."""
+"""Export of a checkpoint to a deployable file, written under a temporary name and renamed once it loads, with
+its settings beside it."""
+import json
 import os
 
 import numpy as np
@@ -7,7 +9,8 @@ from mindspore import Tensor
 
 from src.checkpoint import load_for_inference
 from src.mobilenet_v1 import create_network
-from src.model_utils.atomic_write import WriteError, atomic_path, quiet_mindspore, reason_in
+from src.model_settings import export_sidecar, recorded_settings
+from src.model_utils.atomic_write import WriteError, atomic_open, atomic_path, quiet_mindspore, reason_in
 from src.model_utils.errors import UserInputError
 
 SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
@@ -54,8 +57,21 @@ def export_input_shape(config):
     return [config.batch_size, 3, config.height or config.image_size, config.width or config.image_size]
 
 
+def write_export_sidecar(path, config):
+    """Beside the exported ``path``: the settings its checkpoint records and its input shape, so that predict.py
+    feeds it what it was trained on (an exported graph says neither its normalisation nor its classes)."""
+    record = {"settings": recorded_settings(config), "input_shape": export_input_shape(config)}
+    try:
+        with atomic_open(export_sidecar(path), "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1, sort_keys=True)
+    except WriteError:
+        os.remove(path)  # an export without its settings would be read with the YAML's
+        raise
+
+
 def export_model(config):
-    """Write ``config.file_name`` + suffix for the input of ``export_input_shape``; return (path, None).
+    """Write ``config.file_name`` + suffix for the input of ``export_input_shape``, and its settings beside it
+    (``write_export_sidecar``); return (path, None).
 
     The file is written under a temporary name and renamed only once it loads back (MINDIR, ONNX); with
     ``config.verify`` it is also compared with the network on a random batch, and (path, max abs difference)
@@ -97,4 +113,5 @@ def export_model(config):
         if not os.path.isfile(tmp) or not os.path.getsize(tmp):  # MindSpore's ONNX export logs its errors only
             reason = reason_in(messages) or f"MindSpore wrote nothing ({'; '.join(messages)[:200]})"
             raise WriteError(f"cannot write {path}: {reason}; free some space or write elsewhere")
+    write_export_sidecar(path, config)
     return path, checked.get("diff")

@@ -21,6 +21,7 @@ from src.dataset import clamp_workers, cifar_eval_ops, imagenet_eval_ops
 from src.dataset_specs import (CIFAR_SIDE, CLASS_NAMES, FASHION_MNIST_SIDE, IMAGENET_TRAIN_DIR, STORED_BORDER,
                                TRANSPARENCY_BACKGROUND)
 from src.deploy.exporter import load_exported
+from src.model_settings import read_export_record
 from src.image_check import check_folder
 from src.image_files import IMAGE_EXTENSIONS, WHITE, ImageReadError, list_images, printable, read_image
 from src.mobilenet_v1 import create_network
@@ -93,6 +94,10 @@ def prepare(path, config):
 
 
 def class_names(config):
+    """The model's class names in label order: recorded in its checkpoint or settings file, else the data set's,
+    else the training folders', else numbers."""
+    if getattr(config, "class_names", None):
+        return list(config.class_names)
     if config.dataset in CLASS_NAMES:
         return CLASS_NAMES[config.dataset]
     train_dir = os.path.join(config.dataset_path, IMAGENET_TRAIN_DIR)
@@ -113,10 +118,26 @@ def make_model(model_path, config):
         size = min(NETWORK_SLICE, max(1, int(config.batch_size)))
         return lambda batch: _in_slices(lambda piece: net(Tensor(piece)).asnumpy(), batch, size)
     if model_path.endswith((".mindir", ".onnx")):
-        # exported files have a fixed batch (1 for C++ use): run them image by image
+        # exported files have a fixed input: slices of its batch (the last one padded), of its size
+        shape = exported_input_shape(model_path)
+        if shape is not None and list(shape[1:]) != [3, config.image_size, config.image_size]:
+            raise UserInputError(f"{model_path} takes input {shape} but image_size is {config.image_size}: drop "
+                                 "--image_size (an export's settings file gives it)")
         run = load_exported(model_path)
-        return lambda batch: np.concatenate([run(image[None]) for image in batch])
+        return lambda batch: _in_slices(run, batch, shape[0] if shape else 1)
     raise UserInputError(f"model must be a .ckpt, .mindir or .onnx file: {model_path}")
+
+
+def exported_input_shape(path):
+    """[batch, 3, H, W] of an exported model: from an ONNX file itself, else from its settings file; None for a
+    MINDIR exported elsewhere (it is run one image at a time)."""
+    if path.endswith(".onnx"):
+        import onnxruntime
+        shape = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]).get_inputs()[0].shape
+        if all(isinstance(d, int) for d in shape):
+            return list(shape)
+    record = read_export_record(path)
+    return None if record is None else list(record["input_shape"])
 
 
 def _in_slices(run, batch, size):

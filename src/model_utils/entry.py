@@ -1,5 +1,6 @@
 """What every entry point does around its work: config, logging, readable failures."""
 import logging
+import os
 import sys
 
 from src.model_utils.config import flags_given, get_config
@@ -14,6 +15,23 @@ def setup_logging(rank=None):
                         datefmt="%Y-%m-%d %H:%M:%S", force=True)
 
 
+# The flags that name a model file, and which of them each entry point reads: the others, given to it, would be
+# dropped without a word (predict.py --checkpoint_path, eval.py's flag, used to leave predict.py's own empty).
+MODEL_FILE_FLAGS = ("pre_trained", "resume", "checkpoint_path", "ckpt_file", "model_path")
+MODEL_FILE_READ = {"train.py": ("pre_trained", "resume"), "eval.py": ("checkpoint_path",),
+                   "export.py": ("ckpt_file",), "predict.py": ("model_path",), "preprocess.py": ("ckpt_file",)}
+
+
+def _unread_model_flags(argv, script):
+    """One line for a model-file flag on the command line that ``script`` does not read; None if there is none."""
+    reads = MODEL_FILE_READ.get(script)
+    unread = sorted(set(MODEL_FILE_FLAGS) & flags_given(argv) - set(reads or MODEL_FILE_FLAGS))
+    if not unread:
+        return None
+    return (f"--{unread[0]} is not read by {script}: it takes its model file from "
+            f"{' or '.join('--' + key for key in reads)}")
+
+
 def run_entry(main, description, uses_device=True):
     """Parse the config (exit 2 on a config error), run ``main(config)``; bad input exits 1, Ctrl-C 130.
 
@@ -22,6 +40,10 @@ def run_entry(main, description, uses_device=True):
     an entry point that runs nothing on a device (postprocess.py) passes ``uses_device=False``.
     """
     config = get_config(description=description)
+    unread = _unread_model_flags(sys.argv[1:], os.path.basename(sys.argv[0]))
+    if unread:
+        print(f"{os.path.basename(sys.argv[0])}: error: {unread}", file=sys.stderr)
+        sys.exit(2)
     setup_logging()
     try:
         if uses_device:

@@ -16,7 +16,7 @@ from mindspore.train import Model
 from src.training.callbacks import CheckpointSaver, EvalMonitor, ProgressMonitor, TrainingRecord
 from src.checkpoint import load_pretrained
 from src.CrossEntropySmooth import create_loss
-from src.dataset import create_dataset_from_config
+from src.dataset import create_dataset_from_config, training_class_names
 from src.training.ema import EMAUpdater, WeightEMA
 from src.evaluator import Validator, accuracy_metrics
 from src.lr_generator import get_lr
@@ -183,6 +183,7 @@ def train(config, rank=0, distributed=False):
                              "and --eval_dataset_path, or use latest_k")
     ckpt_dir = checkpoint_dir(config, rank, distributed)
     ensure_writable(ckpt_dir)
+    config.class_names = training_class_names(config)  # recorded in every checkpoint; validation maps by them
     resume_from = resume_checkpoint(config, ckpt_dir) if config.resume else None
     if resume_from:
         apply_checkpoint_settings(config, resume_from, resume=True)
