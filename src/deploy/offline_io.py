@@ -1,16 +1,18 @@
 """Files exchanged with the C++ inference harness: preprocessed inputs, labels, raw logits.
 
 ``write_inputs`` runs the evaluation pipeline of eval.py with batch 1 and writes each image as a
-float32 NCHW tensor ``00_data/img_<n>.bin`` plus ``labels.json`` (name -> class). ``score_results``
+float32 NCHW tensor ``00_data/img_<n>.bin`` plus ``labels.json`` (name -> class); a set written again
+replaces the earlier one whole. ``score_results``
 reads the harness's ``<name>_0.bin`` logits back and computes top-1/top-5 over every image.
 """
 import json
 import os
+import shutil
 
 import numpy as np
 
 from src.dataset import create_dataset_from_config
-from src.model_utils.atomic_write import atomic_open
+from src.model_utils.atomic_write import atomic_open, temporary_path, write_error
 from src.model_utils.config import Config
 from src.model_utils.errors import UserInputError
 
@@ -25,17 +27,36 @@ def write_inputs(config, result_path):
     """
     dataset = create_dataset_from_config(Config({**config.to_dict(), "batch_size": 1}), do_train=False)
     data_dir = os.path.join(result_path, DATA_FOLDER)
-    os.makedirs(data_dir, exist_ok=True)
+    os.makedirs(result_path, exist_ok=True)
+    staging = temporary_path(data_dir)  # the new set, whole, before it replaces an earlier one
     labels = {}
-    for index, (image, label) in enumerate(dataset.create_tuple_iterator(output_numpy=True, num_epochs=1)):
-        name = f"img_{index:06d}"
-        with atomic_open(os.path.join(data_dir, name + ".bin"), "wb") as f:
-            f.write(image.astype(np.float32).tobytes())
-        labels[name] = int(label[0])
-    label_path = os.path.join(result_path, LABEL_FILE)
-    with atomic_open(label_path, "w", encoding="utf-8") as f:
-        json.dump(labels, f)
+    try:
+        os.makedirs(staging)
+        for index, (image, label) in enumerate(dataset.create_tuple_iterator(output_numpy=True, num_epochs=1)):
+            name = f"img_{index:06d}"
+            with open(os.path.join(staging, name + ".bin"), "wb") as f:
+                f.write(image.astype(np.float32).tobytes())
+            labels[name] = int(label[0])
+        label_path = os.path.join(result_path, LABEL_FILE)
+        _replace_folder(staging, data_dir)
+        with atomic_open(label_path, "w", encoding="utf-8") as f:
+            json.dump(labels, f)
+    except OSError as err:
+        raise write_error(data_dir, err) from err
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return len(labels), label_path
+
+
+def _replace_folder(new, old):
+    """``new`` takes the place of ``old`` whole: an earlier, larger set leaves no tensors among the new ones."""
+    if os.path.isdir(old):
+        retired = temporary_path(old, ".old")
+        os.rename(old, retired)
+        os.rename(new, old)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.rename(new, old)
 
 
 def score_results(result_dir, label_file):
