@@ -62,7 +62,11 @@ if [ "${MODEL##*.}" = "onnx" ]; then
 fi
 rm -rf "$WORK/preprocess_Result" "$WORK/result_Files" "$WORK/time_Result" "$WORK/labels.json"
 if [ "$DATASET" = "imagenet2012" ]; then  # JPEG class folders: decoded and preprocessed by the harness
+    if [ -z "${IMAGE_SIZE:-}" ] && [ -f "$MODEL_GIVEN.json" ]; then  # the size the model was exported for
+        IMAGE_SIZE="$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["input_shape"][-1])' "$MODEL_GIVEN.json")"
+    fi
     IMAGE_SIZE="${IMAGE_SIZE:-224}"
+    echo "[preprocess] in the harness: shorter side to $((IMAGE_SIZE * 256 / 224)), centre crop to $IMAGE_SIZE"
     INPUTS=(--image_path "$DATASET_PATH/validation_preprocess" --resize $((IMAGE_SIZE * 256 / 224))
             --label_file "$WORK/labels.json")
     LABELS="$WORK/labels.json"

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -334,3 +335,28 @@ def test_a_model_flag_the_entry_point_does_not_read_is_named(tmp_path, script, f
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (f"{script}: error: {flag} is not read by {script}: it takes its "
                                                     f"model file from {reads}")
+
+
+def test_cpp_harness_takes_an_exports_image_size_from_its_settings_file(tmp_path, build_env):
+    """An ONNX exported by export.py from a 64x64 ImageNet-style run, given to run_infer_cpp.sh with no size flag:
+    the harness resizes for 64 (the export's settings file), and scores as eval.py scores the checkpoint."""
+    root = tmp_path / "data"
+    write_varied_jpegs(root / "validation_preprocess")
+    shutil.copytree(root / "validation_preprocess", root / "train")
+    flags = ["--dataset", "imagenet2012", "--class_num", "3", "--device_target", "CPU"]
+    proc = run_entry_point("train.py", *flags, "--dataset_path", root, "--width_multiplier", "0.25", "--image_size",
+                           "64", "--batch_size", "6", "--epoch_size", "1", "--save_checkpoint_path", tmp_path / "run",
+                           cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = str(tmp_path / "run" / "mobilenetv1-1_3.ckpt")
+    proc = run_entry_point("export.py", *flags, "--ckpt_file", ckpt, "--file_name", tmp_path / "m", "--file_format",
+                           "ONNX", "--batch_size", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = run_infer_cpp([str(tmp_path / "m.onnx"), str(root), "CPU", "--class_num", "3"], work, build_env)
+    assert "shorter side to 73, centre crop to 64" in proc.stdout, proc.stdout
+    acc = (work / "acc.log").read_text()
+    evaluation = run_entry_point("eval.py", *flags, "--dataset_path", root, "--checkpoint_path", ckpt, cwd=tmp_path)
+    assert evaluation.returncode == 0, evaluation.stderr[-2000:]
+    assert float(re.search(r"'top1 acc': ([0-9.]+)", acc)[1]) == float(RESULT.search(evaluation.stdout)[2])
