@@ -13,8 +13,7 @@ from src.model_utils.entry import run_entry
 
 def main(config):
     from src.deploy.exporter import export_input_shape, export_model
-    from src.model_settings import export_sidecar
-    from src.model_settings import apply_checkpoint_settings
+    from src.model_settings import apply_checkpoint_settings, export_sidecar
     from src.model_utils.context import init_context
 
     apply_checkpoint_settings(config, config.ckpt_file)

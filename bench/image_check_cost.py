@@ -39,14 +39,18 @@ def write_folder(root, images, classes, side):
                                                                        quality=90)
 
 
-def photo_decode_seconds(folder, copies=(200, 2000)):
-    """Seconds per image to check a 500x375 JPEG (a smooth image with noise, about ImageNet's size): the
-    difference between checking two numbers of copies, so that the workers' start-up cancels out."""
-    rng = np.random.default_rng(1)
+def save_photo(path, rng):
+    """A 500x375 JPEG, about an ImageNet photo's size and cost: a smooth image with noise."""
     y, x = np.mgrid[0:375, 0:500]
-    pixels = (np.stack([x * 0.4, y * 0.5, (x + y) * 0.2], axis=2) + rng.integers(0, 48, (375, 500, 3)))
-    path = os.path.join(folder, "photo.JPEG")
+    pixels = np.stack([x * 0.4, y * 0.5, (x + y) * 0.2], axis=2) + rng.integers(0, 48, (375, 500, 3))
     Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(path, quality=90)
+
+
+def photo_decode_seconds(folder, copies=(200, 2000)):
+    """Seconds per image to check a 500x375 JPEG (``save_photo``): the difference between checking two numbers
+    of copies, so that the workers' start-up cancels out."""
+    path = os.path.join(folder, "photo.JPEG")
+    save_photo(path, np.random.default_rng(1))
     seconds = []
     for count in copies:
         start = time.perf_counter()

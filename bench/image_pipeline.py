@@ -17,19 +17,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
+from image_check_cost import save_photo  # noqa: E402  (bench/, this script's folder)
 from src.dataset import create_dataset2  # noqa: E402
 
 
 def write_photos(root, images, classes=4):
     rng = np.random.default_rng(1)
-    y, x = np.mgrid[0:375, 0:500]
     for i in range(images):
         folder = os.path.join(root, f"c{i % classes}")
         os.makedirs(folder, exist_ok=True)
-        pixels = np.stack([x * 0.4, y * 0.5, (x + y) * 0.2], axis=2) + rng.integers(0, 48, (375, 500, 3))
-        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(os.path.join(folder, f"{i}.JPEG"), quality=90)
+        save_photo(os.path.join(folder, f"{i}.JPEG"), rng)
 
 
 def images_per_second(root, do_train, workers):

@@ -22,7 +22,8 @@ from src.dataset_specs import (CIFAR_FORMAT_STATS, CIFAR_RECORD_BYTES, CIFAR_REC
                                CIFAR_TEST_FILE, CIFAR_TRAIN_PREFIX, IMAGENET_EVAL_DIR, IMAGENET_MEAN, IMAGENET_STD,
                                IMAGENET_TRAIN_DIR, STORED_BORDER)
 from src.image_check import check_folder, settle
-from src.image_files import IMAGE_EXTENSIONS, ImageReadError, class_folders, printable, read_image
+from src.image_files import (IMAGE_EXTENSIONS, ImageReadError, class_folder_names, class_folders, printable,
+                             read_image)
 from src.model_utils.errors import DatasetError
 
 logger = logging.getLogger(__name__)
@@ -104,12 +105,13 @@ def check_cifar_labels(dataset_path, files, class_num):
     one-hot to a zero row and train nothing, without a word."""
     for name in files:
         path = os.path.join(dataset_path, name)
-        labels = np.fromfile(path, np.uint8).reshape(-1, CIFAR_RECORD_BYTES)[:, 0]
-        if labels.max() >= class_num:
+        labels = np.memmap(path, np.uint8, mode="r")[::CIFAR_RECORD_BYTES]  # the first byte of each record
+        highest = int(labels.max())
+        if highest >= class_num:
             above = int((labels >= class_num).sum())
-            raise DatasetError(f"{path} holds labels up to {labels.max()} ({above} images with a label of "
+            raise DatasetError(f"{path} holds labels up to {highest} ({above} images with a label of "
                                f"{class_num} or more) but class_num is {class_num}: set --class_num "
-                               f"{labels.max() + 1} or more")
+                               f"{highest + 1} or more")
 
 
 def imagenet_folder(dataset_path, class_num=None):
@@ -292,7 +294,7 @@ def training_class_names(config):
     """The classes a training run learns, in label order: its class folders (sorted), or the data set's names."""
     if config.dataset == "imagenet2012":
         folder = dataset_folder(config, True)
-        return list(class_folders(folder)) if os.path.isdir(folder) else None
+        return class_folder_names(folder) if os.path.isdir(folder) else None
     return list(CLASS_NAMES.get(config.dataset, [])) or None
 
 

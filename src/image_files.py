@@ -53,11 +53,15 @@ def list_images(folder):
     return sorted((name for name in os.listdir(folder) if is_image_file(os.path.join(folder, name))), key=os.fsencode)
 
 
+def class_folder_names(root):
+    """The class folders of ``root`` (every sub-folder), sorted by their bytes: the classes in label order."""
+    return sorted((d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))), key=os.fsencode)
+
+
 def class_folders(root):
     """{class folder: [image names]} of a folder of class folders, both sorted; every sub-folder is a class,
     with or without images. Which classes and files a class-folder pipeline reads, in its order."""
-    subs = sorted((d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))), key=os.fsencode)
-    return {sub: list_images(os.path.join(root, sub)) for sub in subs}
+    return {sub: list_images(os.path.join(root, sub)) for sub in class_folder_names(root)}
 
 
 def printable(path):

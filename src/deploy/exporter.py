@@ -17,7 +17,8 @@ SUFFIXES = {"MINDIR": ".mindir", "ONNX": ".onnx", "AIR": ".air"}
 
 
 def load_exported(path):
-    """A function running an exported MINDIR (MindSpore GraphCell) or ONNX file (onnxruntime) on a batch."""
+    """A function running an exported MINDIR (MindSpore GraphCell) or ONNX file (onnxruntime) on a batch; its
+    ``input_shape`` is the ONNX file's fixed input, else None (a MINDIR does not say)."""
     if path.endswith(".onnx"):
         try:
             import onnxruntime
@@ -32,9 +33,15 @@ def load_exported(path):
                 raise UserInputError(f"{path} takes input {expected}, got {list(image.shape)}")
             return session.run(None, {input_name: image})[0]
 
+        run_onnx.input_shape = list(expected) if all(isinstance(d, int) for d in expected) else None
         return run_onnx
     graph = ms.nn.GraphCell(ms.load(path))
-    return lambda image: graph(Tensor(image)).asnumpy()
+
+    def run_mindir(image):
+        return graph(Tensor(image)).asnumpy()
+
+    run_mindir.input_shape = None
+    return run_mindir
 
 
 def run_exported(path, image):

@@ -119,23 +119,20 @@ def make_model(model_path, config):
         return lambda batch: _in_slices(lambda piece: net(Tensor(piece)).asnumpy(), batch, size)
     if model_path.endswith((".mindir", ".onnx")):
         # exported files have a fixed input: slices of its batch (the last one padded), of its size
-        shape = exported_input_shape(model_path)
+        run = load_exported(model_path)
+        shape = exported_input_shape(model_path, run)
         if shape is not None and list(shape[1:]) != [3, config.image_size, config.image_size]:
             raise UserInputError(f"{model_path} takes input {shape} but image_size is {config.image_size}: drop "
                                  "--image_size (an export's settings file gives it)")
-        run = load_exported(model_path)
         return lambda batch: _in_slices(run, batch, shape[0] if shape else 1)
     raise UserInputError(f"model must be a .ckpt, .mindir or .onnx file: {model_path}")
 
 
-def exported_input_shape(path):
-    """[batch, 3, H, W] of an exported model: from an ONNX file itself, else from its settings file; None for a
-    MINDIR exported elsewhere (it is run one image at a time)."""
-    if path.endswith(".onnx"):
-        import onnxruntime
-        shape = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]).get_inputs()[0].shape
-        if all(isinstance(d, int) for d in shape):
-            return list(shape)
+def exported_input_shape(path, run):
+    """[batch, 3, H, W] of the exported model ``path`` loaded as ``run`` (``load_exported``): an ONNX file's own,
+    else its settings file's; None for a MINDIR exported elsewhere (it is run one image at a time)."""
+    if run.input_shape is not None:
+        return run.input_shape
     record = read_export_record(path)
     return None if record is None else list(record["input_shape"])
 
